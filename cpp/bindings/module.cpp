@@ -5,4 +5,5 @@ PYBIND11_MODULE(_core, m) {
     m.doc() = "smartcore compiled kernel (internal: use the smartcore package API)";
     smartcore::bind::register_errors(m);
     smartcore::bind::register_graph(m);
+    smartcore::bind::register_io(m);
 }

@@ -393,18 +393,22 @@ class Network:
 
         if duplicates not in ("error", "keep"):
             raise InputError("duplicates must be 'error' or 'keep'", field="duplicates")
-        if duplicates == "error" and m:
-            table = np.column_stack([t.astype(np.float64), h.astype(np.float64),
-                                     *(attrs[k] for k in LINK_ATTRIBUTES), ltype.astype(np.float64)])
-            _, first_idx, inverse = np.unique(table, axis=0, return_index=True, return_inverse=True)
-            inverse = inverse.ravel()
-            dup = np.flatnonzero(first_idx[inverse] != np.arange(m))
-            if len(dup):
-                i = int(dup[0])
-                j = int(first_idx[inverse[i]])
-                first_where = f"line {int(source_lines[j])}" if source_lines is not None else f"link {j}"
-                fail(f"duplicate link {tail_ids[i]}->{head_ids[i]}: identical to {first_where} "
-                     "(pass duplicates='keep' to keep it)", "init_node", i)
+        if duplicates == "error" and m > 1:
+            # Exact duplicates share (tail, head): sort on that key, compare neighbours only.
+            key = t.astype(np.int64) * (len(order) + 1) + h
+            srt = np.argsort(key, kind="stable")
+            ks = key[srt]
+            starts = np.flatnonzero(np.r_[True, ks[1:] != ks[:-1]])
+            ends = np.r_[starts[1:], m]
+            for lo, hi in zip(starts[ends - starts > 1], ends[ends - starts > 1]):
+                group = srt[lo:hi]  # parallel links, in link order
+                for x, i in enumerate(group[1:], start=1):
+                    for j in group[:x]:
+                        if ltype[i] == ltype[j] and all(attrs[a][i] == attrs[a][j] for a in LINK_ATTRIBUTES):
+                            first_where = (f"line {int(source_lines[j])}" if source_lines is not None
+                                           else f"link {int(j)}")
+                            fail(f"duplicate link {tail_ids[i]}->{head_ids[i]}: identical to "
+                                 f"{first_where} (pass duplicates='keep' to keep it)", "init_node", int(i))
 
         nz = len(zone_ids)
         return cls(

@@ -64,7 +64,6 @@ _ATTRIBUTE_OF = {"capacity": "capacity", "length": "length", "free_flow_time": "
 
 _TAG = re.compile(r"^\s*<\s*([^>]+?)\s*>(.*)$")
 _UNIT_IN_HEADER = re.compile(r"\(([^)]*)\)")
-_PAIR = re.compile(r"([^\s:;]+)\s*:\s*([^\s:;]+)\s*;?")
 
 
 def _norm_col(name: str) -> str:
@@ -81,7 +80,7 @@ def read_metadata(path: PathLike, text: str | None = None) -> tuple[dict[str, st
     """
     if text is None:
         text = read_text(path, what="TNTP file")
-    lines = text.splitlines()
+    lines = text.split("\n")
     meta: dict[str, str] = {}
     for i, line in enumerate(lines):
         m = _TAG.match(line)
@@ -133,20 +132,47 @@ def _units_from_header(header: str, columns: list[str]) -> dict[str, str]:
     return units
 
 
-def _parse_numbers(rows: list[list[str]], lines: list[int], names: list[str], path: PathLike) -> np.ndarray:
-    """Rows of equal length -> float64 array; on failure, find and name the first bad token."""
-    flat = [tok for row in rows for tok in row]
-    try:
-        return np.array(flat, dtype=np.float64).reshape(len(rows), len(names))
-    except ValueError:
-        pass
-    for row, ln in zip(rows, lines):
-        for tok, name in zip(row, names):
-            try:
-                float(tok)
-            except ValueError:
-                raise FormatError(f"{tok!r} is not a number", path=path, line=ln, field=name) from None
-    raise AssertionError("unreachable: numpy failed but every token parsed")  # pragma: no cover
+def _offset_of_line(text: str, line_index: int) -> int:
+    """Character offset where 0-based line ``line_index`` of ``text`` starts."""
+    pos = 0
+    for _ in range(line_index):
+        nxt = text.find("\n", pos)
+        if nxt < 0:
+            return len(text)
+        pos = nxt + 1
+    return pos
+
+
+def _scan_table(text: str, start_line: int, names: list[str], path: PathLike) -> tuple[np.ndarray, np.ndarray]:
+    """Numbers of the table starting at 0-based line ``start_line`` -> (values[rows, ncols], line[rows]).
+
+    Rows are the non-blank lines after cutting ``~`` comments, ``;`` counts as whitespace. The
+    scanning is done by the C++ kernel; errors come back as (kind, line, column, token).
+    """
+    from smartcore import _core
+
+    body = text[_offset_of_line(text, start_line):]
+    values, row_line, err = _core.scan_numeric_table(body, start_line + 1, len(names))
+    if err is not None:
+        kind, line, column, token = err
+        token = token.decode("utf-8", "replace")
+        if kind == 1:
+            raise FormatError(f"{token!r} is not a number", path=path, line=line, field=names[column])
+        field = names[column] if column < len(names) else "line"
+        raise FormatError(f"expected {len(names)} fields ({' '.join(names)}), found {column}",
+                          path=path, line=line, field=field)
+    return values, row_line
+
+
+def _first_data_line(text: str, header_words: tuple[str, ...]) -> int:
+    """0-based index of the first table line, skipping blank lines, ``<TAG>`` lines and a header
+    line that starts with one of ``header_words`` (e.g. ``From To Volume Cost``)."""
+    for i, line in enumerate(text.split("\n")):
+        s = line.strip()
+        if not s or s.startswith("<") or s.startswith("~"):
+            continue
+        return i + 1 if s.split()[0].lower() in header_words else i
+    return 0
 
 
 def _node_id_column(values: np.ndarray, lines: np.ndarray, name: str, path: PathLike) -> np.ndarray:
@@ -203,70 +229,49 @@ def read_net(
     first_thru = _int_tag(meta, "FIRST THRU NODE", path, required=False, default=1)
     assert n_nodes is not None and n_links is not None and n_zones is not None and first_thru is not None
 
-    lines = text.splitlines()
+    # The column-name line ("~ init_node term_node ..."), if any, comes before the first link.
+    lines = text.split("\n")
     columns = list(NET_COLUMNS)
-    rows: list[list[str]] = []
-    row_lines: list[int] = []
     for i in range(start, len(lines)):
-        line = lines[i]
-        s = line.strip()
+        s = lines[i].strip()
         if not s:
             continue
-        if s.startswith("~"):
-            names = [c for c in re.split(r"[\s;]+", s[1:]) if c]
-            normed = [_norm_col(c) for c in names]
-            if not rows and len(names) >= 2 and set(normed[:2]) == {"init_node", "term_node"}:
-                unknown = [c for c, k in zip(names, normed) if k not in NET_COLUMNS]
-                if unknown:
-                    raise FormatError(f"unknown link column {unknown[0]!r}; expected {NET_COLUMNS}",
-                                      path=path, line=i + 1, field=unknown[0])
-                missing = [c for c in ("init_node", "term_node", "capacity", "free_flow_time") if c not in normed]
-                if missing:
-                    raise FormatError(f"required column {missing[0]!r} is missing", path=path,
-                                      line=i + 1, field=missing[0])
-                columns = normed
-            continue
-        body = s.split("~", 1)[0]
-        body = body.replace(";", " ")
-        toks = body.split()
-        if not toks:
-            continue
-        if len(toks) != len(columns):
-            field = columns[len(toks)] if len(toks) < len(columns) else "line"
-            raise FormatError(
-                f"expected {len(columns)} fields ({' '.join(columns)}), found {len(toks)}",
-                path=path, line=i + 1, field=field,
-            )
-        rows.append(toks)
-        row_lines.append(i + 1)
-
-    if len(rows) != n_links:
-        last = row_lines[-1] if row_lines else start
+        if not s.startswith("~"):
+            break
+        names = [c for c in re.split(r"[\s;]+", s[1:]) if c]
+        normed = [_norm_col(c) for c in names]
+        if len(names) >= 2 and set(normed[:2]) == {"init_node", "term_node"}:
+            unknown = [c for c, k in zip(names, normed) if k not in NET_COLUMNS]
+            if unknown:
+                raise FormatError(f"unknown link column {unknown[0]!r}; expected {NET_COLUMNS}",
+                                  path=path, line=i + 1, field=unknown[0])
+            missing = [c for c in ("init_node", "term_node", "capacity", "free_flow_time")
+                       if c not in normed]
+            if missing:
+                raise FormatError(f"required column {missing[0]!r} is missing", path=path,
+                                  line=i + 1, field=missing[0])
+            columns = normed
+    data, line_no = _scan_table(text, start, columns, path)
+    if len(data) != n_links:
+        last = int(line_no[-1]) if len(line_no) else start
         raise FormatError(
-            f"<NUMBER OF LINKS> says {n_links} but the file has {len(rows)} link lines"
-            + (" (truncated file?)" if len(rows) < n_links else ""),
+            f"<NUMBER OF LINKS> says {n_links} but the file has {len(data)} link lines"
+            + (" (truncated file?)" if len(data) < n_links else ""),
             path=path, line=last, field="NUMBER OF LINKS",
         )
-    data = _parse_numbers(rows, row_lines, columns, path)
-    line_no = np.asarray(row_lines, dtype=np.int64)
+    rows = data  # one row per link
     col = {c: data[:, k] for k, c in enumerate(columns)}
     tail = _node_id_column(col["init_node"], line_no, "init_node", path)
     head = _node_id_column(col["term_node"], line_no, "term_node", path)
 
-    # Node ids: TNTP numbers nodes 1..N; keep isolated nodes so that counts match the metadata.
-    used = np.unique(np.concatenate([tail, head]))
-    if len(used) and used.max() <= n_nodes and used.min() >= 1:
-        node_ids = np.arange(1, n_nodes + 1, dtype=np.int64)
-    else:
-        node_ids = np.union1d(used, np.arange(1, n_zones + 1, dtype=np.int64))
-        if len(node_ids) > n_nodes:
-            bad_id = int(used[used > n_nodes][0]) if (used > n_nodes).any() else int(used.min())
-            where = np.flatnonzero((tail == bad_id) | (head == bad_id))[0]
-            field = "init_node" if tail[where] == bad_id else "term_node"
-            raise FormatError(
-                f"node {bad_id} is outside 1..{n_nodes} and the file uses more than the "
-                f"<NUMBER OF NODES> {n_nodes} declared", path=path, line=int(line_no[where]), field=field,
-            )
+    # TNTP numbers nodes 1..N (zones first); keep isolated nodes so counts match the metadata.
+    for ids, field in ((tail, "init_node"), (head, "term_node")):
+        bad = np.flatnonzero((ids < 1) | (ids > n_nodes))
+        if len(bad):
+            k = int(bad[0])
+            raise FormatError(f"node {ids[k]} is outside 1..{n_nodes} (<NUMBER OF NODES>)",
+                              path=path, line=int(line_no[k]), field=field)
+    node_ids = np.arange(1, n_nodes + 1, dtype=np.int64)
     if n_zones > n_nodes:
         raise FormatError(f"<NUMBER OF ZONES> {n_zones} exceeds <NUMBER OF NODES> {n_nodes}",
                           path=path, field="NUMBER OF ZONES")
@@ -359,57 +364,61 @@ def read_trips(path: PathLike, network: Network | None = None, *, name: str | No
             f"<NUMBER OF ZONES> {n_zones} differs from the network's {network.num_zones} zones",
             path=path, field="NUMBER OF ZONES",
         )
-    matrix = np.zeros((n_zones, n_zones))
-    seen = np.zeros((n_zones, n_zones), dtype=np.int32)  # line of first occurrence
-    lines = text.splitlines()
-    origin: int | None = None
-    for i in range(start, len(lines)):
-        s = lines[i].split("~", 1)[0].strip()
-        if not s:
-            continue
-        if s[:6].lower() == "origin":
-            tok = s[6:].strip().rstrip(";").strip()
-            try:
-                o = float(tok)
-            except ValueError:
-                raise FormatError(f"origin {tok!r} is not a zone number", path=path, line=i + 1,
-                                  field="origin") from None
-            if o != int(o) or not 1 <= o <= n_zones:
-                raise FormatError(f"origin {tok} is outside zones 1..{n_zones}", path=path,
-                                  line=i + 1, field="origin")
-            origin = int(o)
-            continue
-        pairs = _PAIR.findall(s)
-        rest = _PAIR.sub("", s).strip()
-        if rest or not pairs:
-            raise FormatError(f"expected 'destination : trips;' pairs, got {s[:60]!r}", path=path,
-                              line=i + 1, field="destination")
-        if origin is None:
-            raise FormatError("destination pairs before any 'Origin' line", path=path, line=i + 1,
+    from smartcore import _core
+
+    lines = text.split("\n")
+    body = text[_offset_of_line(text, start):]
+    org, dst, val, ln, err = _core.scan_tntp_trips(body, start + 1)
+    if err is not None:
+        kind, line, column, token = err
+        token = token.decode("utf-8", "replace")
+        if kind == 1:
+            field = "origin" if column == 0 and lines[line - 1].strip()[:6].lower() == "origin" else (
+                "destination" if column == 0 else "trips")
+            raise FormatError(f"{token!r} is not a number", path=path, line=line, field=field)
+        if column < 0:
+            raise FormatError("destination pairs before any 'Origin' line", path=path, line=line,
                               field="origin")
-        for d_tok, v_tok in pairs:
-            try:
-                d = float(d_tok)
-            except ValueError:
-                raise FormatError(f"destination {d_tok!r} is not a zone number", path=path,
-                                  line=i + 1, field="destination") from None
-            try:
-                v = float(v_tok)
-            except ValueError:
-                raise FormatError(f"trips {v_tok!r} is not a number", path=path, line=i + 1,
-                                  field="trips") from None
-            if d != int(d) or not 1 <= d <= n_zones:
-                raise FormatError(f"destination {d_tok} is outside zones 1..{n_zones}", path=path,
-                                  line=i + 1, field="destination")
-            if not np.isfinite(v) or v < 0:
-                raise FormatError(f"trips {v_tok} for {origin}->{int(d)} must be finite and >= 0",
-                                  path=path, line=i + 1, field="trips")
-            r, c = origin - 1, int(d) - 1
-            if seen[r, c]:
-                raise FormatError(f"OD pair {origin}->{int(d)} repeated (first on line {seen[r, c]})",
-                                  path=path, line=i + 1, field="destination")
-            seen[r, c] = i + 1
-            matrix[r, c] = v
+        raise FormatError(f"expected 'destination : trips;' pairs, got {token!r}", path=path,
+                          line=line, field="destination")
+
+    def check_zone(values: np.ndarray, field: str) -> np.ndarray:
+        bad = np.flatnonzero((values != np.round(values)) | (values < 1) | (values > n_zones))
+        if len(bad):
+            k = int(bad[0])
+            raise FormatError(f"{field} {values[k]:g} is not a zone: zones are 1..{n_zones}"
+                              + (" (<NUMBER OF ZONES>)" if n_zones else ""),
+                              path=path, line=int(ln[k]), field=field)
+        return values.astype(np.int64) - 1
+
+    # Origins are checked on their own "Origin o" lines (an empty block must be valid too).
+    for m_origin in re.finditer(r"^[ \t]*origin[ \t]*([^\s~;]*)", body, re.IGNORECASE | re.MULTILINE):
+        tok = m_origin.group(1)
+        try:
+            o_val = float(tok)
+        except ValueError:
+            o_val = float("nan")
+        if not (o_val == int(o_val) if np.isfinite(o_val) else False) or not 1 <= o_val <= n_zones:
+            line = start + 1 + body.count("\n", 0, m_origin.start())
+            raise FormatError(f"origin {tok!r} is not a zone: zones are 1..{n_zones}", path=path,
+                              line=line, field="origin")
+    o_idx = check_zone(org, "origin")
+    d_idx = check_zone(dst, "destination")
+    bad = np.flatnonzero(~np.isfinite(val) | (val < 0))
+    if len(bad):
+        k = int(bad[0])
+        raise FormatError(f"trips {val[k]} for {o_idx[k] + 1}->{d_idx[k] + 1} must be finite and >= 0",
+                          path=path, line=int(ln[k]), field="trips")
+    flat = o_idx * n_zones + d_idx
+    uniq, first, counts = np.unique(flat, return_index=True, return_counts=True)
+    if (counts > 1).any():
+        dup = uniq[counts > 1][0]
+        where = np.flatnonzero(flat == dup)
+        raise FormatError(f"OD pair {o_idx[where[0]] + 1}->{d_idx[where[0]] + 1} repeated (first on "
+                          f"line {int(ln[where[0]])})", path=path, line=int(ln[where[1]]),
+                          field="destination")
+    matrix = np.zeros((n_zones, n_zones))
+    matrix.reshape(-1)[flat] = val
     if check_total and "TOTAL OD FLOW" in meta:
         try:
             declared = float(meta["TOTAL OD FLOW"])
@@ -489,25 +498,10 @@ def read_flows(path: PathLike) -> FlowTable:
     """Read a ``_flow.tntp`` file (``From To Volume Cost`` per line, optional header line)."""
     path = os.fspath(path)
     text = read_text(path, what="TNTP flow file")
-    rows: list[list[str]] = []
-    lines_no: list[int] = []
     names = ["from", "to", "volume", "cost"]
-    for i, line in enumerate(text.splitlines()):
-        s = line.split("~", 1)[0].replace(";", " ").strip()
-        if not s or s.startswith("<"):
-            continue
-        toks = s.split()
-        if not rows and toks and toks[0].lower() == "from":
-            continue  # header line
-        if len(toks) != 4:
-            raise FormatError(f"expected 4 fields (from to volume cost), found {len(toks)}",
-                              path=path, line=i + 1, field=names[min(len(toks), 3)])
-        rows.append(toks)
-        lines_no.append(i + 1)
-    if not rows:
+    data, ln = _scan_table(text, _first_data_line(text, ("from",)), names, path)
+    if not len(data):
         raise FormatError("no flow lines", path=path, field="volume")
-    data = _parse_numbers(rows, lines_no, names, path)
-    ln = np.asarray(lines_no)
     frm = _node_id_column(data[:, 0], ln, "from", path)
     to = _node_id_column(data[:, 1], ln, "to", path)
     for k, nm in ((2, "volume"), (3, "cost")):
@@ -526,30 +520,16 @@ def read_nodes(path: PathLike) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """
     path = os.fspath(path)
     text = read_text(path, what="TNTP node file")
-    rows: list[list[str]] = []
-    lines_no: list[int] = []
     names = ["node", "x", "y"]
-    for i, line in enumerate(text.splitlines()):
-        s = line.split("~", 1)[0].replace(";", " ").strip()
-        if not s:
-            continue
-        toks = s.split()
-        if not rows and toks[0].lower() == "node":
-            continue
-        if len(toks) != 3:
-            raise FormatError(f"expected 3 fields (node x y), found {len(toks)}", path=path,
-                              line=i + 1, field=names[min(len(toks), 2)])
-        rows.append(toks)
-        lines_no.append(i + 1)
-    if not rows:
+    data, lines_no = _scan_table(text, _first_data_line(text, ("node",)), names, path)
+    if not len(data):
         raise FormatError("no node lines", path=path, field="node")
-    data = _parse_numbers(rows, lines_no, names, path)
-    ids = _node_id_column(data[:, 0], np.asarray(lines_no), "node", path)
+    ids = _node_id_column(data[:, 0], lines_no, "node", path)
     uniq, counts = np.unique(ids, return_counts=True)
     if (counts > 1).any():
         dup = int(uniq[counts > 1][0])
         k = int(np.flatnonzero(ids == dup)[1])
-        raise FormatError(f"node {dup} listed twice", path=path, line=lines_no[k], field="node")
+        raise FormatError(f"node {dup} listed twice", path=path, line=int(lines_no[k]), field="node")
     return ids, data[:, 1].copy(), data[:, 2].copy()
 
 

@@ -1,0 +1,62 @@
+// Bindings for the text scanners (smartcore/textscan.hpp).
+#include "pybind.hpp"
+#include "smartcore/textscan.hpp"
+
+namespace smartcore::bind {
+
+namespace {
+
+// Hand a vector's buffer to numpy without copying: the vector moves into a capsule that numpy
+// keeps as the array's base and frees with it.
+template <class T>
+py::array_t<T> to_numpy(std::vector<T>&& v, std::vector<py::ssize_t> shape) {
+    auto* owned = new std::vector<T>(std::move(v));
+    py::capsule base(owned, [](void* p) { delete static_cast<std::vector<T>*>(p); });
+    return py::array_t<T>(shape, owned->data(), base);
+}
+
+py::object error_tuple(const ScanError& e) {
+    if (e.kind == ScanError::None) return py::none();
+    return py::make_tuple(static_cast<int>(e.kind), e.line, e.column, py::bytes(e.token));
+}
+
+py::tuple scan_numeric_table_py(std::string_view text, std::int64_t first_line, std::size_t ncols,
+                                char comment) {
+    if (ncols == 0) raise_input("ncols", "must be > 0");
+    NumericTable t;
+    {
+        // `text` points into the Python str/bytes argument, which the caller keeps alive.
+        py::gil_scoped_release release;
+        t = scan_numeric_table(text, first_line, ncols, comment);
+    }
+    const auto rows = static_cast<py::ssize_t>(t.row_line.size());
+    auto err = error_tuple(t.error);
+    return py::make_tuple(to_numpy(std::move(t.values), {rows, static_cast<py::ssize_t>(ncols)}),
+                          to_numpy(std::move(t.row_line), {rows}), err);
+}
+
+py::tuple scan_tntp_trips_py(std::string_view text, std::int64_t first_line, char comment) {
+    TripsTable t;
+    {
+        py::gil_scoped_release release;
+        t = scan_tntp_trips(text, first_line, comment);
+    }
+    const auto n = static_cast<py::ssize_t>(t.line.size());
+    auto err = error_tuple(t.error);
+    return py::make_tuple(to_numpy(std::move(t.origin), {n}), to_numpy(std::move(t.destination), {n}),
+                          to_numpy(std::move(t.value), {n}), to_numpy(std::move(t.line), {n}), err);
+}
+
+}  // namespace
+
+void register_io(py::module_& m) {
+    m.def("scan_numeric_table", &scan_numeric_table_py, py::arg("text"), py::arg("first_line"),
+          py::arg("ncols"), py::arg("comment") = '~',
+          "Numbers of a whitespace/';'-separated table -> (values[rows, ncols], row_line[rows], "
+          "error) where error is None or (kind, line, column, token).");
+    m.def("scan_tntp_trips", &scan_tntp_trips_py, py::arg("text"), py::arg("first_line"),
+          py::arg("comment") = '~',
+          "TNTP trips body -> (origin, destination, value, line, error).");
+}
+
+}  // namespace smartcore::bind
