@@ -9,7 +9,6 @@ import sys
 from pathlib import Path
 
 import pytest
-
 import smartcore
 from smartcore import FormatError, InputError
 from smartcore.io import tntp
@@ -75,7 +74,8 @@ def expect(exc_info, path: Path, line: int | None, field: str | None) -> None:
     # zero capacity (BPR divides by it)
     (lambda s: s.replace("\t3\t2\t100", "\t3\t2\t0"), 10, "capacity"),
     # negative free-flow time
-    (lambda s: s.replace("100\t1\t2\t0.15\t4\t0\t0\t1\t;\n\t1\t4", "100\t1\t-2\t0.15\t4\t0\t0\t1\t;\n\t1\t4"), 10,
+    (lambda s: s.replace("100\t1\t2\t0.15\t4\t0\t0\t1\t;\n\t1\t4",
+                         "100\t1\t-2\t0.15\t4\t0\t0\t1\t;\n\t1\t4"), 10,
      "free_flow_time"),
     # missing field
     (lambda s: s.replace("\t3\t2\t100\t1\t2\t0.15\t4\t0\t0\t1\t;", "\t3\t2\t100\t1\t2\t0.15\t4\t0\t0\t;"), 10,
@@ -206,4 +206,5 @@ def test_network_from_links_validation():
     with pytest.raises(InputError, match="expected 2 values"):
         smartcore.Network.from_links([1, 2], [2, 1], length=[1, 2, 3], free_flow_time=1, capacity=1)
     with pytest.raises(InputError, match="zone 5"):
-        smartcore.Network.from_links([1], [2], node_ids=[1, 2], zones=[5], length=1, free_flow_time=1, capacity=1)
+        smartcore.Network.from_links([1], [2], node_ids=[1, 2], zones=[5], length=1, free_flow_time=1,
+                                     capacity=1)

@@ -7,7 +7,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
 import smartcore
 from smartcore import datasets
 from smartcore.io import tntp

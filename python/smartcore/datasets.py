@@ -87,15 +87,16 @@ TNTP_NETWORKS: dict[str, TntpDataset] = {d.name.lower(): d for d in [
                 metadata={"toll_factor": 0.055}, files=("net", "node")),
 ]}
 _ALIASES = {"chicago-sketch": "chicagosketch", "chicago": "chicagosketch", "sioux-falls": "siouxfalls",
-            "braess-example": "braess", "eastern-massachusetts": "ema", "friedrichshain": "berlin-friedrichshain"}
+            "braess-example": "braess", "eastern-massachusetts": "ema",
+            "friedrichshain": "berlin-friedrichshain"}
 
 
 def _lookup(name: str) -> TntpDataset:
     key = name.strip().lower()
     key = _ALIASES.get(key, key)
     if key not in TNTP_NETWORKS:
-        raise InputError(f"unknown TNTP network {name!r}; known: {sorted(d.name for d in TNTP_NETWORKS.values())}",
-                         field="name")
+        known = sorted(d.name for d in TNTP_NETWORKS.values())
+        raise InputError(f"unknown TNTP network {name!r}; known: {known}", field="name")
     return TNTP_NETWORKS[key]
 
 

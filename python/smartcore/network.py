@@ -175,7 +175,7 @@ class Network:
     bs_first: np.ndarray = dataclasses.field(init=False)
     bs_link: np.ndarray = dataclasses.field(init=False)
     bs_tail: np.ndarray = dataclasses.field(init=False)
-    _node_index: dict[int, int] = dataclasses.field(init=False)
+    _node_index: dict[int, int] | None = dataclasses.field(init=False, repr=False)
 
     # ------------------------------------------------------------------ construction
     def __post_init__(self) -> None:
@@ -232,12 +232,13 @@ class Network:
             raise InputError(
                 f"first_thru_node={self.first_thru_node} outside [0, {n}]", field="first_thru_node"
             )
-        # Node ids are unique (the index map below relies on it).
-        index = {int(v): i for i, v in enumerate(self.node_ids.tolist())}
-        if len(index) != n:
-            uniq, counts = np.unique(self.node_ids, return_counts=True)
-            raise InputError(f"duplicate node id {int(uniq[counts > 1][0])}", field="node_ids")
-        put(self, "_node_index", index)
+        # Node ids are unique (node_index relies on it).
+        if n > 1:
+            srt = np.sort(self.node_ids)
+            dup = np.flatnonzero(srt[1:] == srt[:-1])
+            if len(dup):
+                raise InputError(f"duplicate node id {int(srt[dup[0]])}", field="node_ids")
+        put(self, "_node_index", None)  # built on first use
         # CSR stars in C++ (validates that every link endpoint lies in [0, n)).
         fs = _core.build_star(n, self.link_tail, self.link_head)
         bs = _core.build_star(n, self.link_head, self.link_tail)
@@ -382,7 +383,11 @@ class Network:
                 if len(ids):
                     fail(f"node id {int(ids[0])} is not in the node list", field, 0)
                 return np.empty(0, dtype=np.int32)
-            pos = np.searchsorted(sorted_ids, ids).clip(max=len(sorted_ids) - 1)
+            lo = sorted_ids[0]
+            if sorted_ids[-1] - lo == len(sorted_ids) - 1:  # contiguous ids (TNTP): no search
+                pos = (ids - lo).clip(0, len(sorted_ids) - 1)
+            else:
+                pos = np.searchsorted(sorted_ids, ids).clip(max=len(sorted_ids) - 1)
             bad = np.flatnonzero(sorted_ids[pos] != ids)
             if len(bad):
                 fail(f"node id {int(ids[bad[0]])} is not in the node list", field, int(bad[0]))
@@ -455,23 +460,34 @@ class Network:
         out.flags.writeable = False
         return out
 
+    @property
+    def _index_map(self) -> dict[int, int]:
+        if self._node_index is None:
+            object.__setattr__(self, "_node_index",
+                               {v: i for i, v in enumerate(self.node_ids.tolist())})
+        return self._node_index  # type: ignore[return-value]
+
+    def has_node(self, node_id: int) -> bool:
+        """True when ``node_id`` is an external node id of this network."""
+        return int(node_id) in self._index_map
+
     def node_index(self, ids: int | Iterable[int]) -> Any:
         """Dense index of external node id(s). Raises InputError naming the first unknown id."""
+        index = self._index_map
         if np.isscalar(ids):
             try:
-                return self._node_index[int(ids)]  # type: ignore[arg-type]
+                return index[int(ids)]  # type: ignore[arg-type]
             except KeyError:
                 raise InputError(f"unknown node id {ids}", field="node") from None
         arr = np.asarray(list(ids) if not isinstance(ids, np.ndarray) else ids, dtype=np.int64)
-        out = np.empty(arr.shape, dtype=np.int32)
-        get = self._node_index.get
-        flat = out.ravel()
+        out = np.empty(arr.size, dtype=np.int32)
+        get = index.get
         for i, v in enumerate(arr.ravel().tolist()):
             k = get(v)
             if k is None:
                 raise InputError(f"unknown node id {v}", field="node")
-            flat[i] = k
-        return flat.reshape(arr.shape)
+            out[i] = k
+        return out.reshape(arr.shape)
 
     def link_index(self, from_id: int, to_id: int) -> np.ndarray:
         """Dense indices of all links from external node ``from_id`` to ``to_id`` (parallel links)."""
@@ -525,7 +541,8 @@ class Network:
             out["total_lane_length"] = float((self.length * self.lanes).sum())
         out["units"] = dict(self.units)
         if self.link_type_names:
-            counts = np.bincount(self.link_type, minlength=max(self.link_type_names) + 1) if self.num_links else []
+            size = max(self.link_type_names) + 1
+            counts = np.bincount(self.link_type, minlength=size) if self.num_links else []
             out["link_types"] = {self.link_type_names.get(i, str(i)): int(c)
                                  for i, c in enumerate(counts) if c}
         return out
@@ -537,7 +554,8 @@ class Network:
         lines.append(f"  nodes             {s['nodes']:>10,}")
         lines.append(f"  links             {s['links']:>10,}")
         lines.append(f"  zones             {s['zones']:>10,}" +
-                     ("" if not s["zones"] else ("  (passable)" if s["zones_passable"] else "  (not passed through)")))
+                     ("" if not s["zones"] else
+                      ("  (passable)" if s["zones_passable"] else "  (not passed through)")))
         lines.append(f"  signalised nodes  {s['signalized_nodes']:>10,}")
         lines.append(f"  weak components   {s['weak_components']:>10,}")
         lines.append(f"  parallel links    {s['parallel_links']:>10,}")

@@ -12,8 +12,6 @@ failed write never leaves a partial output.
 
 from __future__ import annotations
 
-
-
 import os
 from pathlib import Path
 from typing import TYPE_CHECKING

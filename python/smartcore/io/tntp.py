@@ -62,6 +62,7 @@ _COLUMN_ALIASES = {
 _ATTRIBUTE_OF = {"capacity": "capacity", "length": "length", "free_flow_time": "free_flow_time",
                  "b": "bpr_alpha", "power": "bpr_beta", "speed": "speed", "toll": "toll"}
 
+_END_OF_METADATA = re.compile(r"<\s*END\s+OF\s+METADATA\s*>", re.IGNORECASE)
 _TAG = re.compile(r"^\s*<\s*([^>]+?)\s*>(.*)$")
 _UNIT_IN_HEADER = re.compile(r"\(([^)]*)\)")
 
@@ -80,7 +81,10 @@ def read_metadata(path: PathLike, text: str | None = None) -> tuple[dict[str, st
     """
     if text is None:
         text = read_text(path, what="TNTP file")
-    lines = text.split("\n")
+    # Split only the header: the body of a large file is left to the scanner.
+    end = _END_OF_METADATA.search(text)
+    head = text[: text.find("\n", end.end()) + 1 or len(text)] if end else text
+    lines = head.split("\n")
     meta: dict[str, str] = {}
     for i, line in enumerate(lines):
         m = _TAG.match(line)
@@ -143,7 +147,9 @@ def _offset_of_line(text: str, line_index: int) -> int:
     return pos
 
 
-def _scan_table(text: str, start_line: int, names: list[str], path: PathLike) -> tuple[np.ndarray, np.ndarray]:
+def _scan_table(
+    text: str, start_line: int, names: list[str], path: PathLike
+) -> tuple[np.ndarray, np.ndarray]:
     """Numbers of the table starting at 0-based line ``start_line`` -> (values[rows, ncols], line[rows]).
 
     Rows are the non-blank lines after cutting ``~`` comments, ``;`` counts as whitespace. The
@@ -230,10 +236,14 @@ def read_net(
     assert n_nodes is not None and n_links is not None and n_zones is not None and first_thru is not None
 
     # The column-name line ("~ init_node term_node ..."), if any, comes before the first link.
-    lines = text.split("\n")
     columns = list(NET_COLUMNS)
-    for i in range(start, len(lines)):
-        s = lines[i].strip()
+    pos = _offset_of_line(text, start)
+    i = start - 1
+    while pos < len(text):
+        nxt = text.find("\n", pos)
+        nxt = len(text) if nxt < 0 else nxt
+        s = text[pos:nxt].strip()
+        pos, i = nxt + 1, i + 1
         if not s:
             continue
         if not s.startswith("~"):
@@ -434,7 +444,7 @@ def read_trips(path: PathLike, network: Network | None = None, *, name: str | No
     zone_ids = np.arange(1, n_zones + 1, dtype=np.int64)
     if network is not None:
         if not network.num_zones:
-            unknown = [int(z) for z in zone_ids if int(z) not in network._node_index]
+            unknown = [int(z) for z in zone_ids if not network.has_node(int(z))]
             if unknown:
                 raise FormatError(f"zone {unknown[0]} is not a node of network {network.name}",
                                   path=path, field="destination")
