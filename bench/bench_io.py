@@ -16,6 +16,7 @@ import sys
 from pathlib import Path
 
 import pytest
+
 import smartcore
 from smartcore.io import tntp
 

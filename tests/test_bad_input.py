@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
+
 import smartcore
 from smartcore import FormatError, InputError
 from smartcore.io import tntp

@@ -6,6 +6,7 @@ import dataclasses
 
 import numpy as np
 import pytest
+
 import smartcore
 from smartcore import Demand, InputError, Network
 from smartcore.network import convert_units

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+
 import smartcore
 from smartcore import datasets
 from smartcore.io import tntp

@@ -37,6 +37,7 @@ __all__ = [
     "helsinki_pbf", "osm_test_pbf", "LICENCE_NOTE", "cache_dir",
 ]
 
+#: Where TNTP files are downloaded from; ``$SMARTCORE_TNTP_URL`` overrides it (e.g. a mirror).
 TNTP_REPOSITORY = "https://raw.githubusercontent.com/bstabler/TransportationNetworks/master"
 LICENCE_NOTE = (
     "TransportationNetworks data: 'Data sets are for academic research purposes only. Users are "
@@ -121,6 +122,9 @@ def _download(url: str, dest: Path, *, timeout: float = 30.0) -> None:
             tmp.write_bytes(resp.read())
     except (urllib.error.URLError, OSError, TimeoutError) as exc:
         raise DataNotFoundError(f"could not download {url}: {exc}") from None
+    notice = dest.parent / "LICENCE-NOTE.txt"
+    if not notice.exists():
+        notice.write_text(LICENCE_NOTE + "\n")
 
 
 def tntp_path(name: str, kind: str = "net", *, download: bool = False) -> Path:
@@ -139,7 +143,8 @@ def tntp_path(name: str, kind: str = "net", *, download: bool = False) -> Path:
                 return cand
     if download:
         dest = cache_dir() / "tntp" / ds.folder / fname
-        _download(f"{TNTP_REPOSITORY}/{ds.folder}/{fname}", dest)
+        base = os.environ.get("SMARTCORE_TNTP_URL", TNTP_REPOSITORY).rstrip("/")
+        _download(f"{base}/{ds.folder}/{fname}", dest)
         return dest
     raise DataNotFoundError(
         f"TNTP file {fname} not found; looked in: {', '.join(looked)}. Set SMARTCORE_DATA to a "
