@@ -7,6 +7,7 @@ import os
 import shutil
 import tempfile
 from collections.abc import Iterator
+from typing import TextIO
 from pathlib import Path
 
 from smartcore.errors import FormatError, InputError
@@ -50,25 +51,13 @@ def read_text(path: PathLike, *, what: str = "file") -> str:
 
 
 @contextlib.contextmanager
-def atomic_write(path: PathLike, mode: str = "w", **kwargs: object) -> Iterator[object]:
-    """Open a temporary file beside ``path``; rename it onto ``path`` only if the block succeeds."""
+def atomic_write(path: PathLike) -> Iterator[TextIO]:
+    """Open a UTF-8 text file beside ``path``; rename it onto ``path`` only if the block succeeds."""
     target = Path(path)
     if target.is_dir():
         raise InputError(f"{target}: is a directory, expected a file path", field="path")
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    os.close(fd)
-    try:
-        if "b" not in mode:
-            kwargs.setdefault("encoding", "utf-8")
-            kwargs.setdefault("newline", "\n")
-        with open(tmp, mode, **kwargs) as fh:  # type: ignore[call-overload]
-            yield fh
-        os.replace(tmp, target)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
+    with atomic_path(target) as tmp, open(tmp, "w", encoding="utf-8", newline="\n") as fh:
+        yield fh
 
 
 @contextlib.contextmanager

@@ -295,16 +295,16 @@ def read_net(
     if nodes is None:
         sibling = Path(path).with_name(re.sub(r"_net\.tntp$", "_node.tntp", stem, flags=re.IGNORECASE))
         nodes = sibling if sibling != Path(path) and sibling.exists() else False
-    if nodes:
-        ids, x, y = read_nodes(nodes)
-        pos = {int(v): k for k, v in enumerate(ids.tolist())}
-        idx = np.array([pos.get(int(v), -1) for v in node_ids.tolist()])
-        if (idx >= 0).all():
-            node_x, node_y = x[idx], y[idx]
-        else:
-            missing = node_ids[idx < 0]
+    if nodes and nodes is not True:
+        node_file = os.fspath(nodes)
+        coord_ids, x, y = read_nodes(node_file)
+        where = {int(v): k for k, v in enumerate(coord_ids.tolist())}
+        rows_of = np.array([where.get(int(v), -1) for v in node_ids.tolist()], dtype=np.int64)
+        if (rows_of < 0).any():
+            missing = node_ids[rows_of < 0]
             raise FormatError(f"node {int(missing[0])} of the network has no coordinates",
-                              path=os.fspath(nodes), field="node")
+                              path=node_file, field="node")
+        node_x, node_y = x[rows_of], y[rows_of]
 
     zones = np.arange(1, n_zones + 1, dtype=np.int64)
     # FIRST THRU NODE: nodes numbered below it are not passed through. With zones 1..Z, that is
