@@ -154,3 +154,19 @@ def test_tntp_round_trip(tmp_path, tntp_dir):
     d = smartcore.read_demand(tntp_dir / "Anaheim" / "Anaheim_trips.tntp", net)
     tntp.write_trips(d, tmp_path / "A_trips.tntp")
     np.testing.assert_array_equal(smartcore.read_demand(tmp_path / "A_trips.tntp", back).matrix, d.matrix)
+
+
+def test_osm_network_to_tntp_renumbers_and_keeps_the_mapping(tmp_path):
+    helsinki = datasets.load_network("helsinki")
+    out = tmp_path / "hel_net.tntp"
+    tntp.write_net(helsinki, out)
+    back = smartcore.read_network(out)
+    assert (back.num_nodes, back.num_links) == (helsinki.num_nodes, helsinki.num_links)
+    np.testing.assert_array_equal(back.length, helsinki.length)
+    np.testing.assert_array_equal(back.node_x, helsinki.node_x)
+    import csv
+
+    with open(tmp_path / "hel_node_ids.csv") as fh:
+        mapping = {int(r["tntp_node"]): int(r["original_id"]) for r in csv.DictReader(fh)}
+    original = np.array([[mapping[a], mapping[b]] for a, b in back.link_ids.tolist()])
+    np.testing.assert_array_equal(original, helsinki.link_ids)

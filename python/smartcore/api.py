@@ -37,7 +37,7 @@ def network_format(source: Any) -> str:
         return "tntp"
     if name.endswith(".osm.pbf") or name.endswith(".pbf"):
         return "pbf"
-    if name.endswith(".osm") or name.endswith(".osm.xml") or name.endswith(".osm.bz2"):
+    if name.endswith((".osm", ".osm.xml", ".osm.bz2", ".osm.gz")):
         return "osm"
     if name == "link.csv" or name == "node.csv":
         return "gmns"

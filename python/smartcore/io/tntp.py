@@ -552,14 +552,19 @@ def write_net(network: Network, path: PathLike) -> None:
     """Write ``network`` as a ``_net.tntp`` file (atomic: no partial file on failure).
 
     Values are written with full ``float`` precision (``repr``), so reading the file back gives
-    the same network. Zones must be passable or not passable as TNTP can express (zones 1..Z).
+    the same network. TNTP numbers nodes 1..N with the zones first; a network whose node ids are
+    not already 1..N (OSM, GMNS) is written with TNTP number = dense index + 1, and the original
+    ids are kept beside it in ``<prefix>_node.tntp`` order via ``<prefix>_node_ids.csv``
+    (``tntp_node,original_id``) so results can be mapped back. Coordinates, when the network has
+    them, are written to ``<prefix>_node.tntp``.
     """
-    zone_ids = network.zone_ids
-    if len(zone_ids) and not np.array_equal(zone_ids, np.arange(1, len(zone_ids) + 1)):
-        raise InputError("TNTP requires zones to be nodes 1..Z; renumber the network first",
-                         field="zones")
+    n = network.num_nodes
+    target = Path(path)
+    renumber = not np.array_equal(network.node_ids, np.arange(1, n + 1))
+    tntp_ids = np.arange(1, n + 1, dtype=np.int64)
     first_thru = 1 if network.zones_passable else network.num_zones + 1
-    ids = network.link_ids
+    tail = tntp_ids[network.link_tail]
+    head = tntp_ids[network.link_head]
     cols = [network.capacity, network.length, network.free_flow_time, network.bpr_alpha,
             network.bpr_beta, network.speed, network.toll]
     unit_header = ["Init node", "Term node"] + [
@@ -568,17 +573,29 @@ def write_net(network: Network, path: PathLike) -> None:
                             ("Free Flow Time", "free_flow_time"), ("B", "bpr_alpha"),
                             ("Power", "bpr_beta"), ("Speed", "speed"), ("Toll", "toll"))
     ] + ["Type"]
-    with atomic_write(path) as fh:
+    prefix = re.sub(r"_net\.tntp$", "", target.name, flags=re.IGNORECASE)
+    with atomic_write(target) as fh:
         fh.write(f"<NUMBER OF ZONES> {network.num_zones}\n")
-        fh.write(f"<NUMBER OF NODES> {network.num_nodes}\n")
+        fh.write(f"<NUMBER OF NODES> {n}\n")
         fh.write(f"<FIRST THRU NODE> {first_thru}\n")
         fh.write(f"<NUMBER OF LINKS> {network.num_links}\n")
         fh.write("<ORIGINAL HEADER>~\t" + "\t".join(unit_header) + "\t;\n")
         fh.write("<END OF METADATA>\n\n\n")
+        if renumber:
+            fh.write(f"~ nodes renumbered 1..N by smartcore; original ids in {prefix}_node_ids.csv\n")
         fh.write("~\t" + "\t".join(NET_COLUMNS) + "\t;\n")
         for k in range(network.num_links):
             vals = "\t".join(_fmt(c[k]) for c in cols)
-            fh.write(f"\t{ids[k, 0]}\t{ids[k, 1]}\t{vals}\t{int(network.link_type[k])}\t;\n")
+            fh.write(f"\t{tail[k]}\t{head[k]}\t{vals}\t{int(network.link_type[k])}\t;\n")
+    if renumber:
+        with atomic_write(target.with_name(f"{prefix}_node_ids.csv")) as fh:
+            fh.write("tntp_node,original_id\n")
+            fh.writelines(f"{a},{b}\n" for a, b in zip(tntp_ids.tolist(), network.node_ids.tolist()))
+    if network.node_x is not None and network.node_y is not None:
+        with atomic_write(target.with_name(f"{prefix}_node.tntp")) as fh:
+            fh.write("Node\tX\tY\t;\n")
+            fh.writelines(f"{a}\t{float(x)!r}\t{float(y)!r}\t;\n"
+                          for a, x, y in zip(tntp_ids.tolist(), network.node_x, network.node_y))
 
 
 def write_trips(demand: Demand, path: PathLike) -> None:
