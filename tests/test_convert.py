@@ -166,8 +166,11 @@ def test_osmnx_functions_work_on_to_osmnx(helsinki):
     cost = sum(min(d["travel_time"] for d in G[u][v].values()) for u, v in zip(route, route[1:]))
     ref = scipy_distances(helsinki, helsinki.free_flow_time, helsinki.node_index(orig))
     assert cost == pytest.approx(ref[helsinki.node_index(dest)], rel=1e-12)
+    # nearest_nodes on a projected copy (scipy's KD-tree; unprojected graphs need scikit-learn).
     k = helsinki.node_index(dest)
-    assert ox.distance.nearest_nodes(G, helsinki.node_x[k], helsinki.node_y[k]) == dest
+    P = ox.projection.project_graph(G)
+    assert ox.distance.nearest_nodes(P, P.nodes[dest]["x"], P.nodes[dest]["y"]) == dest
+    assert G.nodes[dest]["x"] == helsinki.node_x[k]
 
 
 def test_to_osmnx_needs_coordinates_and_units(tntp_dir, sioux):
