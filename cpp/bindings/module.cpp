@@ -5,5 +5,6 @@ PYBIND11_MODULE(_core, m) {
     m.doc() = "smartcore compiled kernel (internal: use the smartcore package API)";
     smartcore::bind::register_errors(m);
     smartcore::bind::register_graph(m);
+    smartcore::bind::register_routing(m);
     smartcore::bind::register_io(m);
 }

@@ -47,6 +47,7 @@ Span<T> view_mut(carray<T>& a, const char* field, py::ssize_t expected = -1) {
 
 void register_errors(py::module_& m);
 void register_graph(py::module_& m);
+void register_routing(py::module_& m);
 void register_io(py::module_& m);
 
 }  // namespace smartcore::bind

@@ -1,0 +1,318 @@
+"""Routing benchmarks: smartcore side by side with scipy.sparse.csgraph, igraph and pandana (when
+installed) in the same pytest-benchmark groups. Machines here are shared: read the ratios in
+parentheses (relative to the fastest of the group), not absolute times.
+
+    python -m pytest bench/bench_routing.py --benchmark-only --benchmark-group-by=group \\
+        --benchmark-columns=min,median,rounds --benchmark-sort=name
+
+Groups
+------
+tree-philadelphia, tree-grid
+    One-to-all shortest-path tree (costs and predecessors where the library offers them) from one
+    origin. "plain CSR Dijkstra" is the textbook binary-heap Dijkstra compiled in the same module
+    (smartcore._core.reference_dijkstra), the baseline our search should stay within 1.1x of.
+matrix-philadelphia
+    1000 x 1000 cost matrix between random non-zone nodes: Dijkstra per origin (ours, scipy,
+    igraph) and the bucket method on our classic CH and customisable CH (built beforehand; their
+    build times are in hierarchy-build).
+p2p-philadelphia
+    500 point-to-point queries with paths, distinct origins (time per batch; per query = /500):
+    our batched Dijkstra, CH and CCH, pandana's CH, scipy and igraph one query at a time.
+hierarchy-build-philadelphia
+    Building our classic CH, our CCH (metric-independent part) and pandana's CH, and customising
+    our CCH for a new weight (the target: under 10 ms).
+
+Problem parity: peers have no zones rule, so they get the graph with the outgoing links of zone
+nodes removed and the cheapest of parallel links; every benchmark runs from non-zone nodes, which
+makes it the same shortest-path problem, and each group first checks that costs agree.
+
+Environment
+-----------
+SMARTCORE_DATA
+    TNTP folder (default ../shared/data/tntp).
+SMARTCORE_BENCH_GRID_SIDE
+    Side of the generated grid; the documented target is 1000 (1M nodes, 4M links), the
+    default. Smaller values make routine runs quicker.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+from scipy.sparse.csgraph import dijkstra
+
+import smartcore
+from smartcore import _core, routing
+from smartcore.network import Network
+
+HAVE_IGRAPH = importlib.util.find_spec("igraph") is not None
+HAVE_PANDANA = importlib.util.find_spec("pandana") is not None
+GRID_SIDE = int(os.environ.get("SMARTCORE_BENCH_GRID_SIDE", "1000"))
+
+
+class Case:
+    """A network, the peers' equivalent graph and query nodes (all dense indices)."""
+
+    def __init__(self, net: Network, seed: int = 0) -> None:
+        self.net = net
+        self.w = np.asarray(net.free_flow_time)
+        keep = net.link_tail >= net.first_thru_node  # no origin is a zone: drop zone out-links
+        t, h, w = net.link_tail[keep], net.link_head[keep], self.w[keep]
+        order = np.lexsort((w, h, t))
+        t, h, w = t[order], h[order], w[order]
+        first = np.ones(len(t), dtype=bool)
+        first[1:] = (t[1:] != t[:-1]) | (h[1:] != h[:-1])
+        self.t, self.h, self.c = t[first], h[first], w[first]
+        n = net.num_nodes
+        self.csr = sp.csr_matrix((self.c, (self.t, self.h)), shape=(n, n))
+        rng = np.random.default_rng(seed)
+        non_zone = np.arange(net.first_thru_node, n)
+        self.origin = int(non_zone[len(non_zone) // 2])
+        self.rng = rng
+        self.router = routing.Router(net)
+        self._igraph = None
+        self._hierarchies: dict = {}
+
+    def hierarchy_router(self, kind: str) -> routing.Router:
+        """A router with its hierarchy built (outside any timing)."""
+        if kind not in self._hierarchies:
+            self._hierarchies[kind] = routing.Router(self.net, hierarchy=kind).build()
+        return self._hierarchies[kind]
+
+    def sample(self, k: int, replace: bool = False) -> np.ndarray:
+        non_zone = np.arange(self.net.first_thru_node, self.net.num_nodes)
+        return np.sort(self.rng.choice(non_zone, k, replace=replace)).astype(np.int32)
+
+    @property
+    def igraph(self):
+        if self._igraph is None:
+            import igraph as ig
+
+            g = ig.Graph(n=self.net.num_nodes, edges=np.column_stack([self.t, self.h]), directed=True)
+            g.es["w"] = self.c
+            self._igraph = g
+        return self._igraph
+
+
+@pytest.fixture(scope="module")
+def phl(tntp_dir) -> Case:
+    return Case(smartcore.read_network(tntp_dir / "Philadelphia"))
+
+
+@pytest.fixture(scope="module")
+def grid() -> Case:
+    side = GRID_SIDE
+    v = np.arange(side * side).reshape(side, side)
+    a = np.concatenate([v[:, :-1].ravel(), v[:, 1:].ravel(), v[:-1, :].ravel(), v[1:, :].ravel()])
+    b = np.concatenate([v[:, 1:].ravel(), v[:, :-1].ravel(), v[1:, :].ravel(), v[:-1, :].ravel()])
+    w = np.random.default_rng(1).uniform(1.0, 100.0, len(a))
+    net = Network.from_links(a, b, node_ids=np.arange(side * side), length=w, free_flow_time=w,
+                             capacity=1.0, duplicates="keep", name=f"grid{side}")
+    return Case(net)
+
+
+def _close(a, b) -> None:
+    np.testing.assert_allclose(a, b, rtol=1e-9)
+
+
+# ------------------------------------------------------------------------------------------ trees
+def _tree_peers(case: Case) -> dict:
+    net, o, w = case.net, case.origin, case.w
+    oid = int(net.node_ids[o])
+    peers = {
+        "smartcore Router.tree": lambda: case.router.tree(oid),
+        "smartcore tree() zero-copy": lambda: routing.tree(net, oid),
+        "plain CSR Dijkstra": lambda: _core.reference_dijkstra(
+            net.fs_first, net.fs_link, net.fs_head, w, net.first_thru_node, o),
+        "scipy dijkstra": lambda: dijkstra(case.csr, indices=o, return_predecessors=True),
+    }
+    if HAVE_IGRAPH:
+        peers["igraph distances"] = lambda: case.igraph.distances(source=o, weights="w")
+    return peers
+
+
+TREE_PEERS = ["smartcore Router.tree", "smartcore tree() zero-copy", "plain CSR Dijkstra",
+              "scipy dijkstra", "igraph distances"]
+
+
+def _check_tree(case: Case) -> None:
+    expect = dijkstra(case.csr, indices=case.origin)
+    _close(case.router.tree(int(case.net.node_ids[case.origin]))[0], expect)
+
+
+@pytest.mark.parametrize("peer", TREE_PEERS)
+def test_tree_philadelphia(benchmark, phl, peer):
+    benchmark.group = "tree-philadelphia"
+    peers = _tree_peers(phl)
+    if peer not in peers:
+        pytest.skip(f"{peer} not installed")
+    _check_tree(phl)
+    benchmark(peers[peer])
+
+
+@pytest.mark.parametrize("peer", TREE_PEERS)
+def test_tree_grid(benchmark, grid, peer):
+    benchmark.group = f"tree-grid{GRID_SIDE}x{GRID_SIDE}"
+    peers = _tree_peers(grid)
+    if peer not in peers:
+        pytest.skip(f"{peer} not installed")
+    _check_tree(grid)
+    benchmark.pedantic(peers[peer], rounds=5, iterations=1, warmup_rounds=1)
+
+
+# ------------------------------------------------------------------------------------------ matrix
+MATRIX_PEERS = ["smartcore skim Dijkstra threads=1", "smartcore skim Dijkstra all threads",
+                "smartcore skim CH buckets threads=1", "smartcore skim CCH buckets threads=1",
+                "smartcore skim CCH buckets all threads", "scipy dijkstra", "igraph distances"]
+
+
+@pytest.fixture(scope="module")
+def phl_matrix(phl):
+    o, d = phl.sample(1000), phl.sample(1000)
+    expect = dijkstra(phl.csr, indices=o)[:, d]
+    ids = phl.net.node_ids
+    _close(phl.router.skim(ids[o], ids[d], method="dijkstra"), expect)
+    for kind in ("ch", "cch"):
+        _close(phl.hierarchy_router(kind).skim(ids[o], ids[d], method="hierarchy"), expect)
+    return o, d
+
+
+@pytest.mark.parametrize("peer", MATRIX_PEERS)
+def test_matrix_philadelphia(benchmark, phl, phl_matrix, peer):
+    benchmark.group = "matrix-philadelphia-1000x1000"
+    o, d = phl_matrix
+    oid, did = phl.net.node_ids[o], phl.net.node_ids[d]
+    ch, cch = phl.hierarchy_router("ch"), phl.hierarchy_router("cch")
+    peers = {
+        "smartcore skim Dijkstra threads=1": lambda: phl.router.skim(oid, did, threads=1,
+                                                                     method="dijkstra"),
+        "smartcore skim Dijkstra all threads": lambda: phl.router.skim(oid, did, method="dijkstra"),
+        "smartcore skim CH buckets threads=1": lambda: ch.skim(oid, did, threads=1,
+                                                               method="hierarchy"),
+        "smartcore skim CCH buckets threads=1": lambda: cch.skim(oid, did, threads=1,
+                                                                 method="hierarchy"),
+        "smartcore skim CCH buckets all threads": lambda: cch.skim(oid, did, method="hierarchy"),
+        "scipy dijkstra": lambda: dijkstra(phl.csr, indices=o)[:, d],
+    }
+    if HAVE_IGRAPH:
+        peers["igraph distances"] = lambda: phl.igraph.distances(source=o, target=d, weights="w")
+    if peer not in peers:
+        pytest.skip(f"{peer} not installed")
+    benchmark.pedantic(peers[peer], rounds=3, iterations=1, warmup_rounds=0)
+
+
+# ------------------------------------------------------------------------------------------ p2p
+P2P_QUERIES = 500
+P2P_PEERS = ["smartcore Dijkstra threads=1", "smartcore CH threads=1", "smartcore CCH threads=1",
+             "scipy dijkstra per origin", "igraph get_shortest_paths", "pandana shortest_paths (CH)"]
+
+
+@pytest.fixture(scope="module")
+def phl_pairs(phl):
+    o, d = phl.sample(P2P_QUERIES), phl.sample(P2P_QUERIES, replace=True)
+    phl.rng.shuffle(d)
+    expect = dijkstra(phl.csr, indices=o)[np.arange(P2P_QUERIES), d]
+    ids = phl.net.node_ids
+    _close(phl.router.shortest_paths(ids[o], ids[d], method="dijkstra").costs, expect)
+    for kind in ("ch", "cch"):
+        paths = phl.hierarchy_router(kind).shortest_paths(ids[o], ids[d], method="hierarchy")
+        _close(paths.costs, expect)
+    return o, d
+
+
+@pytest.fixture(scope="module")
+def pandana_net(phl):
+    import pandana
+    import pandas as pd
+
+    net = phl.net
+    nodes = pd.Index(np.arange(net.num_nodes))
+    pnet = pandana.Network(pd.Series(net.node_x, index=nodes), pd.Series(net.node_y, index=nodes),
+                           pd.Series(phl.t), pd.Series(phl.h), pd.DataFrame({"w": phl.c}),
+                           twoway=False)
+    return pnet
+
+
+def _scipy_paths(csr, o, d):
+    out = []
+    for a, b in zip(o.tolist(), d.tolist()):
+        dist, pred = dijkstra(csr, indices=a, return_predecessors=True)
+        path = [b]
+        while path[-1] != a and pred[path[-1]] >= 0:
+            path.append(int(pred[path[-1]]))
+        out.append((dist[b], path[::-1]))
+    return out
+
+
+@pytest.mark.parametrize("peer", P2P_PEERS)
+def test_p2p_philadelphia(benchmark, phl, phl_pairs, peer, request):
+    benchmark.group = f"p2p-philadelphia-{P2P_QUERIES}-queries"
+    o, d = phl_pairs
+    oid, did = phl.net.node_ids[o], phl.net.node_ids[d]
+    ch, cch = phl.hierarchy_router("ch"), phl.hierarchy_router("cch")
+    peers = {
+        "smartcore Dijkstra threads=1": lambda: phl.router.shortest_paths(
+            oid, did, threads=1, method="dijkstra"),
+        "smartcore CH threads=1": lambda: ch.shortest_paths(oid, did, threads=1, method="hierarchy"),
+        "smartcore CCH threads=1": lambda: cch.shortest_paths(oid, did, threads=1,
+                                                              method="hierarchy"),
+        "scipy dijkstra per origin": lambda: _scipy_paths(phl.csr, o, d),
+    }
+    if HAVE_IGRAPH:
+        peers["igraph get_shortest_paths"] = lambda: [
+            phl.igraph.get_shortest_paths(a, to=b, weights="w", output="epath")
+            for a, b in zip(o.tolist(), d.tolist())]
+    if HAVE_PANDANA:
+        pnet = request.getfixturevalue("pandana_net")
+        lengths = np.asarray(pnet.shortest_path_lengths(o, d, imp_name="w"))
+        expect = dijkstra(phl.csr, indices=o)[np.arange(len(o)), d]
+        # pandana stores weights in thousandths (integers): allow the rounding along a path
+        np.testing.assert_allclose(lengths, expect, rtol=0, atol=0.05)
+        peers["pandana shortest_paths (CH)"] = lambda: pnet.shortest_paths(o, d, imp_name="w")
+    if peer not in peers:
+        pytest.skip(f"{peer} not installed")
+    benchmark.extra_info["queries"] = P2P_QUERIES
+    benchmark.pedantic(peers[peer], rounds=3, iterations=1, warmup_rounds=1)
+
+
+# ------------------------------------------------------------------------------------------ builds
+BUILD_PEERS = ["smartcore CH build", "smartcore CCH build", "smartcore CCH customize",
+               "pandana CH build"]
+
+
+def _pandana_build(case: Case):
+    import pandana
+    import pandas as pd
+
+    net = case.net
+    nodes = pd.Index(np.arange(net.num_nodes))
+    return pandana.Network(pd.Series(net.node_x, index=nodes), pd.Series(net.node_y, index=nodes),
+                           pd.Series(case.t), pd.Series(case.h), pd.DataFrame({"w": case.c}),
+                           twoway=False)
+
+
+@pytest.mark.parametrize("peer", BUILD_PEERS)
+def test_hierarchy_build_philadelphia(benchmark, phl, peer):
+    benchmark.group = "hierarchy-build-philadelphia"
+    net, w = phl.net, phl.w
+    congested = w * (1.0 + np.random.default_rng(7).random(len(w)))  # a new weight to customise
+    cch = phl.hierarchy_router("cch")
+    peers = {
+        "smartcore CH build": lambda: _core.contraction_hierarchy(
+            net.fs_first, net.fs_link, net.fs_head, w, net.first_thru_node),
+        "smartcore CCH build": lambda: _core.CustomizableCH(
+            net.fs_first, net.fs_link, net.fs_head, net.first_thru_node),
+        "smartcore CCH customize": lambda: cch._cch.customize(congested),
+    }
+    if HAVE_PANDANA:
+        peers["pandana CH build"] = lambda: _pandana_build(phl)
+    if peer not in peers:
+        pytest.skip(f"{peer} not installed")
+    if peer == "smartcore CCH customize":
+        benchmark(peers[peer])
+    else:
+        benchmark.pedantic(peers[peer], rounds=3, iterations=1, warmup_rounds=0)

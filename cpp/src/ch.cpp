@@ -1,0 +1,870 @@
+#include "smartcore/ch.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <numeric>
+#include <queue>
+#include <string>
+
+#include "smartcore/routing_parallel.hpp"
+
+namespace smartcore {
+
+namespace {
+
+// ------------------------------------------------------------------------------------------------
+// The split graph (see ch.hpp): zone z's outgoing links leave node n + z.
+struct SplitArc {
+    index_t tail, head, link;
+};
+
+index_t split_size(index_t n, index_t first_thru_node) { return n + first_thru_node; }
+
+void validate_inputs(StarView fs, index_t first_thru_node) {
+    // LinkWeightView validates the star and first_thru_node; a zero weight vector satisfies it.
+    std::vector<double> zero(fs.link.size(), 0.0);
+    (void)LinkWeightView(fs, zero, first_thru_node);
+}
+
+// Arcs of the split graph in link order, without self loops (which no shortest path uses).
+std::vector<SplitArc> split_arcs(StarView fs, index_t first_thru_node) {
+    const index_t n = fs.num_nodes();
+    std::vector<SplitArc> arcs;
+    arcs.reserve(fs.link.size());
+    for (index_t v = 0; v < n; ++v) {
+        const index_t tail = v < first_thru_node ? n + v : v;
+        for (index_t e = fs.first[v]; e < fs.first[v + 1]; ++e)
+            if (fs.other[e] != tail) arcs.push_back({tail, fs.other[e], fs.link[e]});
+    }
+    std::sort(arcs.begin(), arcs.end(), [](const SplitArc& a, const SplitArc& b) { return a.link < b.link; });
+    return arcs;
+}
+
+void report(const ProgressFn& progress, std::int64_t done, std::int64_t total) {
+    if (progress && !progress(done, total)) throw Cancelled();
+}
+
+// ------------------------------------------------------------------------------------------------
+// Classic CH construction.
+class ChBuilder {
+public:
+    ChBuilder(StarView fs, Span<const double> weight, index_t first_thru_node, const ChOptions& opt)
+        : n_(fs.num_nodes()), ftn_(first_thru_node), size_(split_size(n_, first_thru_node)),
+          limit_(std::max<index_t>(1, opt.witness_settle_limit)),
+          out_(static_cast<std::size_t>(size_)), in_(static_cast<std::size_t>(size_)) {
+        // Parallel links: keep the cheapest (the first in link order on ties).
+        std::vector<SplitArc> arcs = split_arcs(fs, first_thru_node);
+        std::stable_sort(arcs.begin(), arcs.end(), [&](const SplitArc& a, const SplitArc& b) {
+            if (a.tail != b.tail) return a.tail < b.tail;
+            if (a.head != b.head) return a.head < b.head;
+            return weight[a.link] < weight[b.link];
+        });
+        for (std::size_t i = 0; i < arcs.size(); ++i) {
+            const SplitArc& a = arcs[i];
+            if (i > 0 && arcs[i - 1].tail == a.tail && arcs[i - 1].head == a.head) continue;
+            const double w = weight[a.link];
+            out_[a.tail].push_back({a.head, w, {a.link, kInvalidIndex}});
+            in_[a.head].push_back({a.tail, w, {a.link, kInvalidIndex}});
+        }
+        dist_.assign(static_cast<std::size_t>(size_), kInf);
+        stamp_.assign(static_cast<std::size_t>(size_), 0);
+        edge_of_.assign(static_cast<std::size_t>(size_), kInvalidIndex);
+        edge_stamp_.assign(static_cast<std::size_t>(size_), -1);
+    }
+
+    Hierarchy build(const ProgressFn& progress) {
+        std::vector<int> deleted(static_cast<std::size_t>(size_), 0), level(deleted);
+        std::vector<std::int64_t> prio(static_cast<std::size_t>(size_));
+        std::vector<char> contracted(static_cast<std::size_t>(size_), 0);
+        using Item = std::pair<std::int64_t, index_t>;  // ties by node id: deterministic
+        std::priority_queue<Item, std::vector<Item>, std::greater<Item>> queue;
+        auto priority = [&](index_t v) {
+            const std::int64_t added = process<false>(v);
+            const std::int64_t removed = static_cast<std::int64_t>(out_[v].size() + in_[v].size());
+            return 2 * (added - removed) + deleted[v] + level[v];
+        };
+        for (index_t v = 0; v < size_; ++v) {
+            prio[v] = priority(v);
+            queue.push({prio[v], v});
+            if ((v & 4095) == 0) report(progress, 0, size_);
+        }
+
+        auto topo = std::make_shared<ChTopology>();
+        topo->num_network_nodes = n_;
+        topo->first_thru_node = ftn_;
+        topo->rank.assign(static_cast<std::size_t>(size_), kInvalidIndex);
+        topo->first.assign(1, 0);
+        Hierarchy h;
+        std::vector<index_t> edge_node;  // edge -> split node of its higher end (rank unknown yet)
+        std::vector<index_t> neighbours;
+        index_t next_rank = 0;
+        while (!queue.empty()) {
+            const auto [p, v] = queue.top();
+            queue.pop();
+            if (contracted[v] || p != prio[v]) continue;  // stale entry
+            // Lazy update: the priority may have grown since it was queued.
+            const std::int64_t fresh = priority(v);
+            if (fresh != p) {
+                prio[v] = fresh;
+                if (!queue.empty() && fresh > queue.top().first) {
+                    queue.push({fresh, v});
+                    continue;
+                }
+            }
+            // Finalise v's edges: they join v to the remaining (higher-ranked) nodes.
+            topo->rank[v] = next_rank++;
+            contracted[v] = 1;
+            neighbours.clear();
+            for (const DynArc& a : out_[v]) add_edge(v, a.other, a.w, a.how, true, h, edge_node, neighbours);
+            for (const DynArc& a : in_[v]) add_edge(v, a.other, a.w, a.how, false, h, edge_node, neighbours);
+            topo->first.push_back(static_cast<index_t>(edge_node.size()));
+            process<true>(v);
+            remove(v);
+            for (index_t x : neighbours) {
+                ++deleted[x];
+                level[x] = std::max(level[x], level[v] + 1);
+                prio[x] = priority(x);
+                queue.push({prio[x], x});
+            }
+            if ((next_rank & 1023) == 0) report(progress, next_rank, size_);
+        }
+        topo->head.resize(edge_node.size());
+        for (std::size_t e = 0; e < edge_node.size(); ++e) topo->head[e] = topo->rank[edge_node[e]];
+        h.topo = std::move(topo);
+        report(progress, size_, size_);
+        return h;
+    }
+
+private:
+    struct DynArc {
+        index_t other;
+        double w;
+        ChUnpack how;
+    };
+
+    // Records direction `up` (v -> x) or down (x -> v) of edge {v, x}, creating the edge when
+    // x is new for v. Every edge of v is created here before any shortcut around v, so that the
+    // shortcuts can name their halves.
+    void add_edge(index_t v, index_t x, double w, ChUnpack how, bool up, Hierarchy& h,
+                  std::vector<index_t>& edge_node, std::vector<index_t>& neighbours) {
+        if (edge_stamp_[x] != v) {
+            edge_stamp_[x] = v;
+            edge_of_[x] = static_cast<index_t>(edge_node.size());
+            edge_node.push_back(x);
+            h.up.push_back(kInf);
+            h.down.push_back(kInf);
+            h.unpack_up.emplace_back();
+            h.unpack_down.emplace_back();
+            neighbours.push_back(x);
+        }
+        const index_t e = edge_of_[x];
+        (up ? h.up : h.down)[e] = w;
+        (up ? h.unpack_up : h.unpack_down)[e] = how;
+    }
+
+    // Shortcuts needed to contract v: counts the ones that would be new arcs (kApply = false) or
+    // inserts them all (kApply = true; v's edges must be finalised: the halves of shortcut u -> w
+    // are the down direction of edge {v, u} and the up direction of edge {v, w}).
+    template <bool kApply>
+    std::int64_t process(index_t v) {
+        std::int64_t count = 0;
+        if (in_[v].empty() || out_[v].empty()) return 0;
+        // Copies: applying shortcuts may reallocate the lists of u (never v's, as u, w != v).
+        const std::vector<DynArc> ins = in_[v], outs = out_[v];
+        for (const DynArc& in : ins) {
+            const index_t u = in.other;
+            double max_out = 0;
+            for (const DynArc& o : outs)
+                if (o.other != u) max_out = std::max(max_out, o.w);
+            witness(u, v, in.w + max_out);
+            for (const DynArc& o : outs) {
+                const index_t w = o.other;
+                if (w == u) continue;
+                const double c = in.w + o.w;
+                if (distance(w) <= c) continue;  // a path avoiding v is no costlier
+                if constexpr (kApply) {
+                    improve(u, w, c, ChUnpack{edge_of_[u], edge_of_[w]});
+                } else {
+                    bool exists = false;
+                    for (const DynArc& a : out_[u]) exists |= a.other == w;
+                    count += !exists;
+                }
+            }
+        }
+        return count;
+    }
+
+    void improve(index_t u, index_t w, double c, ChUnpack how) {
+        for (DynArc& a : out_[u])
+            if (a.other == w) {
+                if (c < a.w) {
+                    a.w = c;
+                    a.how = how;
+                    for (DynArc& b : in_[w])
+                        if (b.other == u) {
+                            b.w = c;
+                            b.how = how;
+                        }
+                }
+                return;
+            }
+        out_[u].push_back({w, c, how});
+        in_[w].push_back({u, c, how});
+    }
+
+    void remove(index_t v) {
+        auto drop = [v](std::vector<DynArc>& list) {
+            list.erase(std::remove_if(list.begin(), list.end(), [v](const DynArc& a) { return a.other == v; }),
+                       list.end());
+        };
+        for (const DynArc& a : out_[v]) drop(in_[a.other]);
+        for (const DynArc& a : in_[v]) drop(out_[a.other]);
+        std::vector<DynArc>().swap(out_[v]);
+        std::vector<DynArc>().swap(in_[v]);
+    }
+
+    // Bounded Dijkstra from `source` in the remaining graph, avoiding `avoid`. Tentative costs
+    // count as witnesses too: each is the cost of a real path.
+    void witness(index_t source, index_t avoid, double bound) {
+        if (++cur_ == 0) {
+            std::fill(stamp_.begin(), stamp_.end(), 0u);
+            cur_ = 1;
+        }
+        heap_.clear();
+        dist_[source] = 0;
+        stamp_[source] = cur_;
+        heap_.push(0, source);
+        index_t settled = 0;
+        while (!heap_.empty()) {
+            const auto [d, v] = heap_.pop();
+            if (d != dist_[v]) continue;  // stale
+            if (d > bound || ++settled > limit_) break;
+            for (const DynArc& a : out_[v]) {
+                if (a.other == avoid) continue;
+                const double nd = d + a.w;
+                if (stamp_[a.other] != cur_ || nd < dist_[a.other]) {
+                    stamp_[a.other] = cur_;
+                    dist_[a.other] = nd;
+                    heap_.push(nd, a.other);
+                }
+            }
+        }
+    }
+    double distance(index_t v) const { return stamp_[v] == cur_ ? dist_[v] : kInf; }
+
+    index_t n_, ftn_, size_, limit_;
+    std::vector<std::vector<DynArc>> out_, in_;
+    std::vector<double> dist_;
+    std::vector<std::uint32_t> stamp_;
+    std::uint32_t cur_ = 0;
+    RadixHeap heap_;
+    std::vector<index_t> edge_of_, edge_stamp_;
+};
+
+// ------------------------------------------------------------------------------------------------
+// Minimum vertex separator of a connected part between two node sets, by max flow with unit node
+// capacities (Dinic; each node v becomes in(v) -> out(v) with capacity 1, each edge two infinite
+// arcs out -> in). Local node ids 0..k-1; adjacency in CSR.
+class VertexCut {
+public:
+    // side[i]: 0 source side, 1 sink side, 2 separator.
+    void solve(index_t k, const std::vector<index_t>& first, const std::vector<index_t>& adj,
+               const std::vector<index_t>& sources, const std::vector<index_t>& sinks,
+               std::vector<std::uint8_t>& side) {
+        const index_t s = 2 * k, t = 2 * k + 1, nodes = 2 * k + 2;
+        arc_to_.clear();
+        arc_cap_.clear();
+        arc_from_.clear();
+        auto add = [&](index_t a, index_t b, index_t cap) {
+            arc_from_.push_back(a); arc_to_.push_back(b); arc_cap_.push_back(cap);
+            arc_from_.push_back(b); arc_to_.push_back(a); arc_cap_.push_back(0);
+        };
+        for (index_t i = 0; i < k; ++i) {
+            add(2 * i, 2 * i + 1, 1);
+            for (index_t a = first[i]; a < first[i + 1]; ++a) add(2 * i + 1, 2 * adj[a], kBig);
+        }
+        for (index_t i : sources) add(s, 2 * i, kBig);
+        for (index_t i : sinks) add(2 * i + 1, t, kBig);
+        // CSR of arc ids by tail.
+        const index_t m = static_cast<index_t>(arc_to_.size());
+        out_first_.assign(static_cast<std::size_t>(nodes) + 1, 0);
+        for (index_t e = 0; e < m; ++e) ++out_first_[arc_from_[e] + 1];
+        for (index_t v = 0; v < nodes; ++v) out_first_[v + 1] += out_first_[v];
+        out_arc_.resize(static_cast<std::size_t>(m));
+        {
+            std::vector<index_t> cursor(out_first_.begin(), out_first_.end() - 1);
+            for (index_t e = 0; e < m; ++e) out_arc_[cursor[arc_from_[e]]++] = e;
+        }
+        level_.assign(static_cast<std::size_t>(nodes), -1);
+        while (bfs(s, t, nodes)) blocking_flow(s, t, nodes);
+        // Residual reachability from s: in(v) reached but out(v) not = v is cut.
+        bfs(s, -1, nodes);
+        side.assign(static_cast<std::size_t>(k), 1);
+        for (index_t i = 0; i < k; ++i)
+            if (level_[2 * i] >= 0) side[i] = level_[2 * i + 1] >= 0 ? 0 : 2;
+    }
+
+private:
+    static constexpr index_t kBig = std::numeric_limits<index_t>::max() / 2;
+
+    bool bfs(index_t s, index_t t, index_t nodes) {
+        std::fill(level_.begin(), level_.begin() + nodes, -1);
+        queue_.clear();
+        queue_.push_back(s);
+        level_[s] = 0;
+        for (std::size_t q = 0; q < queue_.size(); ++q) {
+            const index_t v = queue_[q];
+            for (index_t a = out_first_[v]; a < out_first_[v + 1]; ++a) {
+                const index_t e = out_arc_[a];
+                if (arc_cap_[e] > 0 && level_[arc_to_[e]] < 0) {
+                    level_[arc_to_[e]] = level_[v] + 1;
+                    queue_.push_back(arc_to_[e]);
+                }
+            }
+        }
+        return t >= 0 && level_[t] >= 0;
+    }
+
+    // Unit augmenting paths along the level graph (every s-t path crosses a capacity-1 arc), by an
+    // iterative depth-first search with current-arc pointers.
+    void blocking_flow(index_t s, index_t t, index_t nodes) {
+        it_.assign(out_first_.begin(), out_first_.begin() + nodes);
+        path_.clear();
+        index_t v = s;
+        for (;;) {
+            if (v == t) {
+                for (index_t e : path_) {
+                    --arc_cap_[e];
+                    ++arc_cap_[e ^ 1];
+                }
+                path_.clear();
+                v = s;
+                continue;
+            }
+            bool advanced = false;
+            for (; it_[v] < out_first_[v + 1]; ++it_[v]) {
+                const index_t e = out_arc_[it_[v]];
+                if (arc_cap_[e] > 0 && level_[arc_to_[e]] == level_[v] + 1) {
+                    path_.push_back(e);
+                    v = arc_to_[e];
+                    advanced = true;
+                    break;
+                }
+            }
+            if (advanced) continue;
+            if (v == s) return;
+            level_[v] = -1;  // dead end for this phase
+            const index_t e = path_.back();
+            path_.pop_back();
+            v = arc_from_[e];
+            ++it_[v];
+        }
+    }
+
+    std::vector<index_t> arc_from_, arc_to_, arc_cap_, out_first_, out_arc_, level_, queue_, it_, path_;
+};
+
+// Nested dissection order of an undirected graph (CSR), as rank per node. Parts are processed
+// from an explicit stack (no recursion depth limit): a part of ranks [lo, lo + size) puts its
+// separator on top and the two sides below. The separator of a connected part is a minimum
+// vertex cut between the nearest and the farthest quarter of its nodes in breadth-first order
+// from a pseudo-peripheral node (the idea of inertial flow, Schild and Sommer 2015, with graph
+// distance instead of geometry): balanced, and small where the graph is thin.
+std::vector<index_t> nested_dissection(index_t n, const std::vector<index_t>& adj_first,
+                                       const std::vector<index_t>& adj, const ProgressFn& progress) {
+    std::vector<index_t> rank(static_cast<std::size_t>(n), kInvalidIndex);
+    std::vector<index_t> mark(static_cast<std::size_t>(n), -1), local(static_cast<std::size_t>(n), -1);
+    struct Part {
+        std::vector<index_t> nodes;
+        index_t lo;
+    };
+    std::vector<Part> stack;
+    {
+        std::vector<index_t> all(static_cast<std::size_t>(n));
+        std::iota(all.begin(), all.end(), 0);
+        stack.push_back({std::move(all), 0});
+    }
+    index_t part_id = 0, ranked = 0;
+    std::vector<index_t> queue, loc_first, loc_adj, sources, sinks;
+    std::vector<std::uint8_t> side;
+    VertexCut cut;
+    // BFS inside the current part (nodes marked part_id) from `start` into `queue`.
+    auto bfs = [&](index_t start) {
+        queue.clear();
+        queue.push_back(start);
+        const index_t stamp = -2 - part_id;  // visited in this BFS
+        mark[start] = stamp;
+        for (std::size_t qi = 0; qi < queue.size(); ++qi) {
+            const index_t v = queue[qi];
+            for (index_t a = adj_first[v]; a < adj_first[v + 1]; ++a)
+                if (mark[adj[a]] == part_id) {
+                    mark[adj[a]] = stamp;
+                    queue.push_back(adj[a]);
+                }
+        }
+        for (index_t v : queue) mark[v] = part_id;  // restore the part mark
+    };
+    auto place = [&](const std::vector<index_t>& nodes, index_t lo) {
+        for (std::size_t i = 0; i < nodes.size(); ++i) rank[nodes[i]] = lo + static_cast<index_t>(i);
+        ranked += static_cast<index_t>(nodes.size());
+    };
+    while (!stack.empty()) {
+        Part part = std::move(stack.back());
+        stack.pop_back();
+        const index_t size = static_cast<index_t>(part.nodes.size());
+        if (size <= 4) {
+            place(part.nodes, part.lo);
+            continue;
+        }
+        ++part_id;
+        for (index_t v : part.nodes) mark[v] = part_id;
+        bfs(part.nodes[0]);
+        if (static_cast<index_t>(queue.size()) < size) {
+            // Disconnected: one part per component, side by side.
+            std::vector<std::vector<index_t>> comps;
+            const index_t done = -1000000000 - part_id;
+            for (index_t s : part.nodes) {
+                if (mark[s] != part_id) continue;
+                bfs(s);
+                for (index_t v : queue) mark[v] = done;
+                comps.push_back(queue);
+            }
+            index_t lo = part.lo;
+            for (auto& c : comps) {
+                const index_t sz = static_cast<index_t>(c.size());
+                stack.push_back({std::move(c), lo});
+                lo += sz;
+            }
+            continue;
+        }
+        bfs(queue.back());  // from a pseudo-peripheral node; queue = BFS order
+        for (index_t i = 0; i < size; ++i) local[queue[i]] = i;
+        loc_first.assign(static_cast<std::size_t>(size) + 1, 0);
+        loc_adj.clear();
+        for (index_t i = 0; i < size; ++i) {
+            const index_t v = queue[i];
+            for (index_t a = adj_first[v]; a < adj_first[v + 1]; ++a)
+                if (mark[adj[a]] == part_id) loc_adj.push_back(local[adj[a]]);
+            loc_first[i + 1] = static_cast<index_t>(loc_adj.size());
+        }
+        const index_t quarter = std::max<index_t>(1, size / 4);
+        sources.resize(static_cast<std::size_t>(quarter));
+        sinks.resize(static_cast<std::size_t>(quarter));
+        std::iota(sources.begin(), sources.end(), 0);
+        std::iota(sinks.begin(), sinks.end(), size - quarter);
+        cut.solve(size, loc_first, loc_adj, sources, sinks, side);
+        std::vector<index_t> a, b, sep;
+        for (index_t i = 0; i < size; ++i) (side[i] == 0 ? a : side[i] == 1 ? b : sep).push_back(queue[i]);
+        const index_t a_size = static_cast<index_t>(a.size()), b_size = static_cast<index_t>(b.size());
+        place(sep, part.lo + a_size + b_size);
+        stack.push_back({std::move(a), part.lo});
+        stack.push_back({std::move(b), part.lo + a_size});
+        if (progress && (part_id & 255) == 0) report(progress, ranked, n);
+    }
+    return rank;
+}
+
+}  // namespace
+
+// ------------------------------------------------------------------------------------------------
+Hierarchy build_contraction_hierarchy(StarView forward, Span<const double> weight,
+                                      index_t first_thru_node, const ChOptions& options,
+                                      const ProgressFn& progress) {
+    const LinkWeightView check(forward, weight, first_thru_node);  // validates
+    (void)check;
+    ChBuilder builder(forward, weight, first_thru_node, options);
+    return builder.build(progress);
+}
+
+CustomizableCH::CustomizableCH(StarView forward, index_t first_thru_node, const ProgressFn& progress) {
+    validate_inputs(forward, first_thru_node);
+    const index_t n = forward.num_nodes();
+    const index_t size = split_size(n, first_thru_node);
+    const std::vector<SplitArc> arcs = split_arcs(forward, first_thru_node);
+
+    // Undirected simple graph of the split graph.
+    std::vector<std::pair<index_t, index_t>> pairs;
+    pairs.reserve(arcs.size());
+    for (const SplitArc& a : arcs) pairs.push_back({std::min(a.tail, a.head), std::max(a.tail, a.head)});
+    std::sort(pairs.begin(), pairs.end());
+    pairs.erase(std::unique(pairs.begin(), pairs.end()), pairs.end());
+    std::vector<index_t> adj_first(static_cast<std::size_t>(size) + 1, 0), adj(2 * pairs.size());
+    for (const auto& [a, b] : pairs) {
+        ++adj_first[a + 1];
+        ++adj_first[b + 1];
+    }
+    for (index_t v = 0; v < size; ++v) adj_first[v + 1] += adj_first[v];
+    {
+        std::vector<index_t> cursor(adj_first.begin(), adj_first.end() - 1);
+        for (const auto& [a, b] : pairs) {
+            adj[cursor[a]++] = b;
+            adj[cursor[b]++] = a;
+        }
+    }
+    auto topo = std::make_shared<ChTopology>();
+    topo->num_network_nodes = n;
+    topo->first_thru_node = first_thru_node;
+    topo->rank = nested_dissection(size, adj_first, adj, progress);
+
+    // Chordal completion by elimination in rank order: a node's higher neighbours, minus the
+    // lowest of them, join that lowest one's higher neighbours.
+    std::vector<std::vector<index_t>> up(static_cast<std::size_t>(size));
+    for (const auto& [a, b] : pairs) {
+        const index_t ra = topo->rank[a], rb = topo->rank[b];
+        up[std::min(ra, rb)].push_back(std::max(ra, rb));
+    }
+    std::vector<index_t> merged;
+    for (index_t r = 0; r < size; ++r) {
+        auto& u = up[r];
+        std::sort(u.begin(), u.end());
+        u.erase(std::unique(u.begin(), u.end()), u.end());
+        if (u.size() < 2) continue;
+        auto& parent = up[u[0]];
+        merged.clear();
+        std::sort(parent.begin(), parent.end());
+        std::set_union(parent.begin(), parent.end(), u.begin() + 1, u.end(), std::back_inserter(merged));
+        parent.swap(merged);
+    }
+    std::int64_t total = 0;
+    for (const auto& u : up) total += static_cast<std::int64_t>(u.size());
+    if (total > std::numeric_limits<index_t>::max())
+        throw InputError("network", -1,
+                         "the customisable hierarchy of this network would have " +
+                             std::to_string(total) + " edges, beyond 32-bit edge indices");
+    topo->first.assign(static_cast<std::size_t>(size) + 1, 0);
+    for (index_t r = 0; r < size; ++r)
+        topo->first[r + 1] = topo->first[r] + static_cast<index_t>(up[r].size());
+    topo->head.reserve(static_cast<std::size_t>(topo->first[size]));
+    for (auto& u : up) {
+        topo->head.insert(topo->head.end(), u.begin(), u.end());
+        std::vector<index_t>().swap(u);
+    }
+
+    auto edge = [&](index_t lo, index_t hi) {  // the edge {lo, hi}, lo < hi; exists by chordality
+        const auto b = topo->head.begin() + topo->first[lo], e = topo->head.begin() + topo->first[lo + 1];
+        return static_cast<index_t>(std::lower_bound(b, e, hi) - topo->head.begin());
+    };
+    for (index_t x = 0; x < size; ++x) {
+        const std::size_t d = static_cast<std::size_t>(topo->first[x + 1] - topo->first[x]);
+        if (d > 1) num_triangles_ += d * (d - 1) / 2;
+    }
+
+    link_edge_.assign(forward.link.size(), kInvalidIndex);
+    link_up_.assign(forward.link.size(), 0);
+    for (const SplitArc& a : arcs) {
+        const index_t rt = topo->rank[a.tail], rh = topo->rank[a.head];
+        link_edge_[a.link] = edge(std::min(rt, rh), std::max(rt, rh));
+        link_up_[a.link] = rt < rh;
+    }
+    topo_ = std::move(topo);
+    report(progress, size, size);
+}
+
+Hierarchy CustomizableCH::customize(Span<const double> weight) const {
+    validate_weight(weight, link_edge_.size());
+    Hierarchy h;
+    h.topo = topo_;
+    const std::size_t m = topo_->head.size();
+    h.up.assign(m, kInf);
+    h.down.assign(m, kInf);
+    h.unpack_up.assign(m, ChUnpack{});
+    h.unpack_down.assign(m, ChUnpack{});
+    for (std::size_t l = 0; l < link_edge_.size(); ++l) {
+        const index_t e = link_edge_[l];
+        if (e < 0) continue;
+        auto& w = link_up_[l] ? h.up[e] : h.down[e];
+        if (weight[l] < w) {  // strict: the first of equal parallel links, deterministically
+            w = weight[l];
+            (link_up_[l] ? h.unpack_up[e] : h.unpack_down[e]) = ChUnpack{static_cast<index_t>(l), kInvalidIndex};
+        }
+    }
+    // Lower triangles bottom-up: when x is processed, edges {x, .} are final (their own lower
+    // triangles have lower middles). u -> w through x is u -> x (down of {x,u}) + x -> w (up of
+    // {x,w}); w -> u is w -> x (down of {x,w}) + x -> u (up of {x,u}).
+    double* up = h.up.data();
+    double* down = h.down.data();
+    auto relax = [&](index_t xu, index_t xw, index_t uw) {
+        const double via_up = down[xu] + up[xw];
+        if (via_up < up[uw]) {
+            up[uw] = via_up;
+            h.unpack_up[uw] = ChUnpack{xu, xw};
+        }
+        const double via_down = down[xw] + up[xu];
+        if (via_down < down[uw]) {
+            down[uw] = via_down;
+            h.unpack_down[uw] = ChUnpack{xw, xu};
+        }
+    };
+    // Triangle {x, u, w} for every pair u < w of higher neighbours of x, x in increasing rank;
+    // {u, w} is found by merging, as the higher neighbours of x after u (sorted) all appear among
+    // the higher neighbours of u (sorted), by chordality.
+    const ChTopology& t = *topo_;
+    for (index_t x = 0; x < t.num_ranks(); ++x)
+        for (index_t i = t.first[x]; i < t.first[x + 1]; ++i) {
+            const index_t u = t.head[i];
+            index_t p = t.first[u];
+            for (index_t j = i + 1; j < t.first[x + 1]; ++j) {
+                while (t.head[p] < t.head[j]) ++p;
+                relax(i, j, p);
+            }
+        }
+    return h;
+}
+
+// ------------------------------------------------------------------------------------------------
+void ChQuery::resize(index_t num_ranks) {
+    fwd_.assign(static_cast<std::size_t>(num_ranks), Label{kInf, 0, kInvalidIndex});
+    bwd_ = fwd_;
+    fheap_.clear();
+    bheap_.clear();
+    base_ = 0;
+}
+
+void ChQuery::next_stamp() {
+    if (base_ >= std::numeric_limits<std::uint32_t>::max() - 2) {
+        for (Label& l : fwd_) l.stamp = 0;
+        for (Label& l : bwd_) l.stamp = 0;
+        base_ = 0;
+    }
+    base_ += 2;
+}
+
+namespace {
+
+// One settle step of an upward search in direction `go` (up weights for a forward search, down
+// weights for a backward one); returns the settled node, or -1 for a stale entry, or -2 - v when
+// v was stalled: a higher neighbour x already reached proves v's cost not shortest
+// (cost(x) + back(x -> v) < cost(v)), so v is not expanded (stall-on-demand).
+template <class Label>
+index_t upward_step(const ChTopology& t, const double* go, const double* back, std::vector<Label>& L,
+                    RadixHeap& heap, std::uint32_t reached, double& dist) {
+    const auto [d, v] = heap.pop();
+    Label& lv = L[v];
+    if (lv.stamp != reached || d != lv.dist) return -1;
+    lv.stamp = reached + 1;
+    dist = d;
+    const index_t b = t.first[v], e_end = t.first[v + 1];
+    for (index_t e = b; e < e_end; ++e) {
+        const Label& lx = L[t.head[e]];
+        if (lx.stamp >= reached && lx.dist + back[e] < d) return -2 - v;
+    }
+    for (index_t e = b; e < e_end; ++e) {
+        const double w = go[e];
+        if (w == kInf) continue;
+        const double nd = d + w;
+        const index_t x = t.head[e];
+        Label& lx = L[x];
+        if (lx.stamp < reached || nd < lx.dist) {
+            lx = Label{nd, reached, e};
+            heap.push(nd, x);
+        }
+    }
+    return v;
+}
+
+}  // namespace
+
+double ChQuery::shortest_path(const Hierarchy& h, index_t origin, index_t destination,
+                              std::vector<index_t>* links) {
+    if (origin == destination) return 0.0;
+    const ChTopology& t = *h.topo;
+    const index_t s = t.source_rank(origin), d = t.target_rank(destination);
+    next_stamp();
+    fheap_.clear();
+    bheap_.clear();
+    const std::uint32_t reached = base_;
+    fwd_[s] = Label{0.0, reached, kInvalidIndex};
+    fheap_.push(0.0, s);
+    bwd_[d] = Label{0.0, reached, kInvalidIndex};
+    bheap_.push(0.0, d);
+    double best = kInf;
+    index_t meet = kInvalidIndex;
+    for (;;) {
+        const double kf = fheap_.empty() ? kInf : fheap_.min_key();
+        const double kb = bheap_.empty() ? kInf : bheap_.min_key();
+        // A direction whose next cost is >= best cannot improve it (costs only grow upwards).
+        if (kf >= best && kb >= best) break;
+        const bool forward = kf <= kb;
+        double dv = 0;
+        index_t v = forward ? upward_step(t, h.up.data(), h.down.data(), fwd_, fheap_, reached, dv)
+                            : upward_step(t, h.down.data(), h.up.data(), bwd_, bheap_, reached, dv);
+        if (v == -1) continue;
+        if (v < -1) v = -2 - v;  // stalled nodes still close paths: their cost is a real path's
+        const Label& other = forward ? bwd_[v] : fwd_[v];
+        if (other.stamp >= reached && dv + other.dist < best) {
+            best = dv + other.dist;
+            meet = v;
+        }
+    }
+    if (links && meet != kInvalidIndex) {
+        // Climb from the meeting node back down both searches, then unpack each edge.
+        std::vector<index_t> climb;
+        for (index_t v = meet; v != s;) {
+            const index_t e = fwd_[v].pred_edge;
+            climb.push_back(e);
+            v = t.lower(e);
+        }
+        for (auto it = climb.rbegin(); it != climb.rend(); ++it) unpack(h, *it, true, *links);
+        for (index_t v = meet; v != d;) {
+            const index_t e = bwd_[v].pred_edge;
+            unpack(h, e, false, *links);
+            v = t.lower(e);
+        }
+    }
+    return best;
+}
+
+void ChQuery::unpack(const Hierarchy& h, index_t edge, bool up, std::vector<index_t>& links) {
+    stack_.clear();
+    stack_.push_back({edge, up});
+    while (!stack_.empty()) {
+        const auto [e, dir] = stack_.back();
+        stack_.pop_back();
+        const ChUnpack& u = dir ? h.unpack_up[e] : h.unpack_down[e];
+        if (u.second == kInvalidIndex) {
+            links.push_back(u.first);
+        } else {
+            stack_.push_back({u.second, true});   // second half: up direction
+            stack_.push_back({u.first, false});   // first half, expanded first: down direction
+        }
+    }
+}
+
+void ChQuery::upward_search(const Hierarchy& h, index_t v, bool forward,
+                            std::vector<std::pair<index_t, double>>& space) {
+    const ChTopology& t = *h.topo;
+    const index_t start = forward ? t.source_rank(v) : t.target_rank(v);
+    next_stamp();
+    fheap_.clear();
+    const std::uint32_t reached = base_;
+    fwd_[start] = Label{0.0, reached, kInvalidIndex};
+    fheap_.push(0.0, start);
+    const double* go = forward ? h.up.data() : h.down.data();
+    const double* back = forward ? h.down.data() : h.up.data();
+    while (!fheap_.empty()) {
+        double d = 0;
+        const index_t u = upward_step(t, go, back, fwd_, fheap_, reached, d);
+        if (u >= 0) space.push_back({u, d});
+    }
+}
+
+// ------------------------------------------------------------------------------------------------
+namespace {
+
+void validate_hierarchy(const Hierarchy& h) {
+    if (!h.topo) throw InputError("hierarchy", -1, "empty hierarchy");
+}
+
+}  // namespace
+
+void distance_matrix(const Hierarchy& h, Span<const index_t> origins, Span<const index_t> targets,
+                     Span<double> out, int threads, const ProgressFn& progress, ChPool* pool) {
+    validate_hierarchy(h);
+    const ChTopology& t = *h.topo;
+    const index_t n = t.num_network_nodes;
+    validate_nodes(origins, n, "origins");
+    validate_nodes(targets, n, "targets");
+    const std::size_t no = origins.size(), nt = targets.size();
+    if (out.size() != no * nt)
+        throw InputError("out", -1, "out: expected length " + std::to_string(no * nt));
+    if (no == 0 || nt == 0) return;
+    const std::int64_t total = static_cast<std::int64_t>(no + nt);
+    ChPool local_pool;
+    ChPool& p = pool ? *pool : local_pool;
+    const index_t ranks = t.num_ranks();
+
+    // Phase 1: one backward upward search per target; bucket[v] lists (target, cost to it).
+    std::vector<std::vector<std::pair<index_t, double>>> spaces(nt);
+    {
+        const int nthreads = resolve_threads(threads, static_cast<std::int64_t>(nt));
+        std::vector<ChPool::Handle> ws(static_cast<std::size_t>(nthreads));
+        parallel_for(static_cast<std::int64_t>(nt), nthreads,
+                     progress ? ProgressFn([&](std::int64_t d, std::int64_t) { return progress(d, total); })
+                              : ProgressFn(),
+                     [&](int worker, std::int64_t j) {
+                         auto& q = ws[static_cast<std::size_t>(worker)];
+                         if (!q) q = p.get(ranks);
+                         q->upward_search(h, targets[static_cast<std::size_t>(j)], false,
+                                          spaces[static_cast<std::size_t>(j)]);
+                     });
+    }
+    struct BucketEntry {
+        index_t target;
+        double dist;
+    };
+    std::vector<std::int64_t> bucket_first(static_cast<std::size_t>(ranks) + 1, 0);
+    for (const auto& s : spaces)
+        for (const auto& [v, d] : s) ++bucket_first[v + 1];
+    for (index_t v = 0; v < ranks; ++v) bucket_first[v + 1] += bucket_first[v];
+    std::vector<BucketEntry> buckets(static_cast<std::size_t>(bucket_first[ranks]));
+    {
+        std::vector<std::int64_t> cursor(bucket_first.begin(), bucket_first.end() - 1);
+        for (std::size_t j = 0; j < nt; ++j) {  // in target order: deterministic buckets
+            for (const auto& [v, d] : spaces[j]) buckets[cursor[v]++] = {static_cast<index_t>(j), d};
+            std::vector<std::pair<index_t, double>>().swap(spaces[j]);
+        }
+    }
+
+    // Phase 2: one forward upward search per origin scans the buckets of the nodes it settles.
+    const int nthreads = resolve_threads(threads, static_cast<std::int64_t>(no));
+    std::vector<ChPool::Handle> ws(static_cast<std::size_t>(nthreads));
+    std::vector<std::vector<std::pair<index_t, double>>> space(static_cast<std::size_t>(nthreads));
+    parallel_for(static_cast<std::int64_t>(no), nthreads,
+                 progress ? ProgressFn([&](std::int64_t d, std::int64_t) {
+                     return progress(static_cast<std::int64_t>(nt) + d, total);
+                 })
+                          : ProgressFn(),
+                 [&](int worker, std::int64_t i) {
+                     auto& q = ws[static_cast<std::size_t>(worker)];
+                     if (!q) q = p.get(ranks);
+                     auto& sp = space[static_cast<std::size_t>(worker)];
+                     sp.clear();
+                     const index_t o = origins[static_cast<std::size_t>(i)];
+                     q->upward_search(h, o, true, sp);
+                     double* row = out.data() + static_cast<std::size_t>(i) * nt;
+                     std::fill(row, row + nt, kInf);
+                     for (const auto& [v, ds] : sp)
+                         for (std::int64_t b = bucket_first[v]; b < bucket_first[v + 1]; ++b) {
+                             const BucketEntry& be = buckets[b];
+                             row[be.target] = std::min(row[be.target], ds + be.dist);
+                         }
+                     // A zone's source copy and its sink are different nodes: o -> o is 0 anyway.
+                     if (o < t.first_thru_node)
+                         for (std::size_t j = 0; j < nt; ++j)
+                             if (targets[j] == o) row[j] = 0.0;
+                 });
+}
+
+PathBatch shortest_paths(const Hierarchy& h, Span<const index_t> origins, Span<const index_t> dests,
+                         int threads, const ProgressFn& progress, ChPool* pool) {
+    validate_hierarchy(h);
+    const index_t n = h.topo->num_network_nodes;
+    if (dests.size() != origins.size())
+        throw InputError("destinations", -1,
+                         "origins and destinations must have the same length (" +
+                             std::to_string(origins.size()) + " != " + std::to_string(dests.size()) + ")");
+    validate_nodes(origins, n, "origins");
+    validate_nodes(dests, n, "destinations");
+    const std::size_t nq = origins.size();
+    PathBatch out;
+    out.cost.assign(nq, kInf);
+    out.offsets.assign(nq + 1, 0);
+    if (nq == 0) return out;
+    ChPool local_pool;
+    ChPool& p = pool ? *pool : local_pool;
+    const int nthreads = resolve_threads(threads, static_cast<std::int64_t>(nq));
+    std::vector<ChPool::Handle> ws(static_cast<std::size_t>(nthreads));
+    OrderedConcat<index_t> paths(nq, nthreads);
+    parallel_for(static_cast<std::int64_t>(nq), nthreads, progress, [&](int worker, std::int64_t qi) {
+        const std::size_t i = static_cast<std::size_t>(qi);
+        auto& q = ws[static_cast<std::size_t>(worker)];
+        if (!q) q = p.get(h.topo->num_ranks());
+        auto& buf = paths.begin(i, worker);
+        out.cost[i] = q->shortest_path(h, origins[i], dests[i], &buf);
+        paths.end(i);
+    });
+    paths.assemble(out.offsets, out.links);
+    return out;
+}
+
+}  // namespace smartcore

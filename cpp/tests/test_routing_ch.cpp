@@ -1,0 +1,206 @@
+// Contraction hierarchies (classic and customisable) against Bellman-Ford and Dijkstra: distances,
+// paths, bucket matrices, zones rule, re-customisation, determinism and validation.
+#include <algorithm>
+#include <random>
+
+#include "check.hpp"
+#include "smartcore/ch.hpp"
+
+using namespace smartcore;
+
+namespace {
+
+struct Case {
+    Graph g;
+    std::vector<double> w;
+    index_t first_thru = 0;
+};
+
+Case random_case(std::mt19937& rng, index_t max_nodes = 30, std::size_t max_links = 100) {
+    const index_t n = 1 + static_cast<index_t>(rng() % static_cast<unsigned>(max_nodes));
+    const std::size_t m = rng() % max_links;
+    std::vector<index_t> t(m), h(m);
+    std::vector<double> w(m);
+    for (std::size_t i = 0; i < m; ++i) {
+        t[i] = static_cast<index_t>(rng() % static_cast<unsigned>(n));
+        h[i] = rng() % 10 == 0 ? t[i] : static_cast<index_t>(rng() % static_cast<unsigned>(n));
+        w[i] = rng() % 5 == 0 ? 0.0 : std::uniform_real_distribution<double>(0.0, 10.0)(rng);
+    }
+    const index_t ftn = rng() % 3 == 0 ? static_cast<index_t>(rng() % static_cast<unsigned>(n + 1)) : 0;
+    return Case{Graph::from_links(n, t, h), w, ftn};
+}
+
+std::vector<double> bellman_ford(const Case& c, index_t origin) {
+    std::vector<double> d(static_cast<std::size_t>(c.g.num_nodes), kInf);
+    d[origin] = 0;
+    for (bool changed = true; changed;) {
+        changed = false;
+        for (index_t i = 0; i < c.g.num_links(); ++i) {
+            const index_t a = c.g.tail[i], b = c.g.head[i];
+            if (a < c.first_thru && a != origin) continue;
+            if (d[a] + c.w[i] < d[b]) {
+                d[b] = d[a] + c.w[i];
+                changed = true;
+            }
+        }
+    }
+    return d;
+}
+
+bool near(double a, double b) { return a == b || std::fabs(a - b) <= 1e-9 * std::max(1.0, std::fabs(b)); }
+
+// The path joins o to d link by link, crosses no zone, and costs `cost`.
+void check_path(const Case& c, index_t o, index_t d, double cost, const std::vector<index_t>& links) {
+    if (cost == kInf || o == d) {
+        CHECK(links.empty());
+        return;
+    }
+    index_t at = o;
+    double sum = 0;
+    for (index_t l : links) {
+        CHECK(l >= 0 && l < c.g.num_links());
+        if (l < 0 || l >= c.g.num_links()) return;
+        CHECK(c.g.tail[l] == at);
+        CHECK(at == o || at >= c.first_thru);
+        sum += c.w[l];
+        at = c.g.head[l];
+    }
+    CHECK(at == d);
+    CHECK(near(sum, cost));
+}
+
+}  // namespace
+
+TEST_CASE("classic and customisable CH answer like Bellman-Ford, paths included") {
+    std::mt19937 rng(31);
+    for (int trial = 0; trial < 300; ++trial) {
+        Case c = random_case(rng);
+        const index_t n = c.g.num_nodes;
+        ChOptions opt;
+        opt.witness_settle_limit = trial % 3 == 0 ? 1 : 500;  // tiny limit: extra shortcuts, same answers
+        const Hierarchy ch = build_contraction_hierarchy(c.g.forward(), c.w, c.first_thru, opt);
+        const CustomizableCH cch(c.g.forward(), c.first_thru);
+        const Hierarchy cc = cch.customize(c.w);
+        ChQuery q;
+        q.resize(ch.topo->num_ranks());
+        ChQuery qc(cc.topo->num_ranks());
+        for (index_t o = 0; o < n; ++o) {
+            const auto expect = bellman_ford(c, o);
+            for (index_t d = 0; d < n; ++d) {
+                std::vector<index_t> links;
+                const double a = q.shortest_path(ch, o, d, &links);
+                CHECK(near(a, expect[d]));
+                check_path(c, o, d, a, links);
+                links.clear();
+                const double b = qc.shortest_path(cc, o, d, &links);
+                CHECK(near(b, expect[d]));
+                check_path(c, o, d, b, links);
+            }
+        }
+    }
+}
+
+TEST_CASE("bucket matrices equal Bellman-Ford and do not depend on threads") {
+    std::mt19937 rng(8);
+    for (int trial = 0; trial < 100; ++trial) {
+        Case c = random_case(rng);
+        const index_t n = c.g.num_nodes;
+        const Hierarchy ch = build_contraction_hierarchy(c.g.forward(), c.w, c.first_thru);
+        const Hierarchy cc = CustomizableCH(c.g.forward(), c.first_thru).customize(c.w);
+        std::vector<index_t> o, t;
+        for (int k = 0; k < 9; ++k) o.push_back(static_cast<index_t>(rng() % static_cast<unsigned>(n)));
+        for (int k = 0; k < 7; ++k) t.push_back(static_cast<index_t>(rng() % static_cast<unsigned>(n)));
+        for (const Hierarchy* h : {&ch, &cc}) {
+            std::vector<double> m1(o.size() * t.size()), m3(m1.size());
+            ChPool pool;
+            distance_matrix(*h, o, t, m1, 1, {}, &pool);
+            distance_matrix(*h, o, t, m3, 3, {}, &pool);
+            CHECK(m1 == m3);
+            for (std::size_t i = 0; i < o.size(); ++i) {
+                const auto expect = bellman_ford(c, o[i]);
+                for (std::size_t j = 0; j < t.size(); ++j) CHECK(near(m1[i * t.size() + j], expect[t[j]]));
+            }
+            std::vector<index_t> rev(o.rbegin(), o.rend());
+            const PathBatch a = shortest_paths(*h, o, rev, 1);
+            const PathBatch b = shortest_paths(*h, o, rev, 3);
+            CHECK(a.cost == b.cost && a.offsets == b.offsets && a.links == b.links);
+            for (std::size_t i = 0; i < o.size(); ++i) {
+                const index_t d = o[o.size() - 1 - i];
+                CHECK(near(a.cost[i], bellman_ford(c, o[i])[d]));
+                check_path(c, o[i], d, a.cost[i],
+                           std::vector<index_t>(a.links.begin() + a.offsets[i], a.links.begin() + a.offsets[i + 1]));
+            }
+        }
+    }
+}
+
+TEST_CASE("re-customising gives the new metric's distances") {
+    std::mt19937 rng(4);
+    for (int trial = 0; trial < 60; ++trial) {
+        Case c = random_case(rng);
+        const CustomizableCH cch(c.g.forward(), c.first_thru);
+        for (int metric = 0; metric < 3; ++metric) {
+            for (double& x : c.w) x = rng() % 4 == 0 ? 0.0 : std::uniform_real_distribution<double>(0.0, 5.0)(rng);
+            const Hierarchy h = cch.customize(c.w);
+            CHECK(h.topo == cch.topology());  // shared, not copied
+            ChQuery q(h.topo->num_ranks());
+            for (index_t o = 0; o < c.g.num_nodes; ++o) {
+                const auto expect = bellman_ford(c, o);
+                for (index_t d = 0; d < c.g.num_nodes; ++d) CHECK(near(q.shortest_path(h, o, d), expect[d]));
+            }
+        }
+    }
+}
+
+namespace {
+Case grid(index_t side, std::mt19937& rng) {
+    std::vector<index_t> t, h;
+    for (index_t r = 0; r < side; ++r)
+        for (index_t c = 0; c < side; ++c) {
+            const index_t v = r * side + c;
+            if (c + 1 < side) { t.push_back(v); h.push_back(v + 1); t.push_back(v + 1); h.push_back(v); }
+            if (r + 1 < side) { t.push_back(v); h.push_back(v + side); t.push_back(v + side); h.push_back(v); }
+        }
+    std::vector<double> w(t.size());
+    for (double& x : w) x = 1.0 + static_cast<double>(rng() % 100);
+    return Case{Graph::from_links(side * side, t, h), w, 0};
+}
+}  // namespace
+
+TEST_CASE("a weighted grid with zones: CH, CCH and Dijkstra agree") {
+    std::mt19937 rng(2);
+    Case c = grid(40, rng);
+    c.first_thru = 25;  // the first row's 25 nodes are zones
+    const Hierarchy ch = build_contraction_hierarchy(c.g.forward(), c.w, c.first_thru);
+    const Hierarchy cc = CustomizableCH(c.g.forward(), c.first_thru).customize(c.w);
+    const RoutingGraph rg(c.g.forward(), c.w, c.first_thru);
+    std::vector<index_t> nodes;
+    for (int k = 0; k < 40; ++k) nodes.push_back(static_cast<index_t>(rng() % 1600));
+    for (index_t z = 0; z < 25; z += 3) nodes.push_back(z);
+    std::vector<double> m_dij(nodes.size() * nodes.size()), m_ch(m_dij.size()), m_cc(m_dij.size());
+    distance_matrix(rg, nodes, nodes, m_dij, 2);
+    distance_matrix(ch, nodes, nodes, m_ch, 2);
+    distance_matrix(cc, nodes, nodes, m_cc, 2);
+    for (std::size_t i = 0; i < m_dij.size(); ++i) {
+        CHECK(near(m_ch[i], m_dij[i]));
+        CHECK(near(m_cc[i], m_dij[i]));
+    }
+}
+
+TEST_CASE("bad input raises InputError") {
+    Graph g = Graph::from_links(3, {0, 1}, {1, 2});
+    std::vector<double> w{1, std::numeric_limits<double>::quiet_NaN()}, ok{1, 1}, short_w{1};
+    CHECK_THROWS(build_contraction_hierarchy(g.forward(), w, 0), InputError);
+    CHECK_THROWS(build_contraction_hierarchy(g.forward(), ok, 5), InputError);
+    const CustomizableCH cch(g.forward(), 0);
+    CHECK_THROWS(cch.customize(short_w), InputError);
+    CHECK_THROWS(cch.customize(w), InputError);
+    const Hierarchy h = cch.customize(ok);
+    std::vector<index_t> bad{0, 3}, o{0};
+    std::vector<double> out(2);
+    CHECK_THROWS(distance_matrix(h, o, bad, out, 1), InputError);
+    CHECK_THROWS(shortest_paths(h, bad, o, 1), InputError);
+    CHECK_THROWS(distance_matrix(Hierarchy{}, o, o, out, 1), InputError);
+}
+
+CHECK_MAIN()
