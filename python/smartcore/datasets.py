@@ -148,7 +148,8 @@ def tntp_path(name: str, kind: str = "net", *, download: bool = False) -> Path:
         return dest
     raise DataNotFoundError(
         f"TNTP file {fname} not found; looked in: {', '.join(looked)}. Set SMARTCORE_DATA to a "
-        "folder of TransportationNetworks data, or pass download=True to fetch it into the cache."
+        "folder of TransportationNetworks data, or pass download=True (command line: --download) "
+        "to fetch it into the cache."
     )
 
 

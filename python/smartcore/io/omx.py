@@ -32,7 +32,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
     from smartcore.network import Network
 
-__all__ = ["read_omx", "read_omx_all", "write_omx", "list_matrices", "OMX_VERSION"]
+__all__ = ["read_omx", "read_omx_all", "write_omx", "write_omx_matrices", "list_matrices", "OMX_VERSION"]
 
 #: The OMX format version written (and the only one published).
 OMX_VERSION = b"0.2"
@@ -291,10 +291,6 @@ def write_omx(
         When ``demands`` is empty or not demands, a name is not a valid dataset name, or the
         zone ids differ between demands.
     """
-    import h5py
-
-    from smartcore import __version__
-
     if isinstance(demands, Demand):
         items = [(demands.name or "matrix", demands)]
     elif isinstance(demands, Mapping):
@@ -315,15 +311,46 @@ def write_omx(
         if not np.array_equal(demand.zone_ids, zone_ids):
             raise InputError(f"matrix {key!r} has other zone ids than {items[0][0]!r}; OMX "
                              "matrices of one file share their zones", field="zone_ids")
+    write_omx_matrices(path, {key: d.matrix for key, d in items}, zone_ids,
+                       units={key: d.unit for key, d in items}, lookup_name=lookup_name)
+
+
+def write_omx_matrices(
+    path: PathLike,
+    matrices: Mapping[str, np.ndarray],
+    zone_ids: np.ndarray,
+    *,
+    units: Mapping[str, str] | None = None,
+    lookup_name: str = "zone_id",
+) -> None:
+    """Write square float matrices (e.g. skims, which may hold ``inf`` for unreachable pairs) as
+    an OMX file (atomic). ``zone_ids`` label rows and columns; ``units`` per matrix name."""
+    import h5py
+
+    from smartcore import __version__
+
+    if not matrices:
+        raise InputError("no matrix to write", field="matrices")
+    _check_name(lookup_name, "lookup")
+    zone_ids = np.asarray(zone_ids, dtype=np.int64).ravel()
     z = len(zone_ids)
+    arrays = {}
+    for key, m in matrices.items():
+        _check_name(key, "matrix")
+        arr = np.asarray(m, dtype=np.float64)
+        if arr.shape != (z, z):
+            raise InputError(f"matrix {key!r} has shape {arr.shape}, expected ({z}, {z}) for "
+                             f"{z} zone ids", field="matrices")
+        if np.isnan(arr).any():
+            raise InputError(f"matrix {key!r} holds NaN", field="matrices")
+        arrays[key] = arr
     with atomic_path(path) as tmp, h5py.File(tmp, "w") as f:
         f.attrs["OMX_VERSION"] = np.bytes_(OMX_VERSION)
         f.attrs["OMX_CREATED_WITH"] = np.bytes_(f"smartcore {__version__}".encode())
         f.attrs["SHAPE"] = np.array([z, z], dtype=np.int32)
         data = f.create_group("data")
         store = {"chunks": True, "compression": "gzip", "compression_opts": 1, "shuffle": True}
-        for key, demand in items:
-            ds = data.create_dataset(key, data=demand.matrix, dtype=np.float64,
-                                     **(store if z else {}))
-            ds.attrs["unit"] = np.bytes_(demand.unit.encode())
-        f.create_group("lookup").create_dataset(lookup_name, data=np.asarray(zone_ids, np.int64))
+        for key, arr in arrays.items():
+            ds = data.create_dataset(key, data=arr, dtype=np.float64, **(store if z else {}))
+            ds.attrs["unit"] = np.bytes_(((units or {}).get(key, "")).encode())
+        f.create_group("lookup").create_dataset(lookup_name, data=zone_ids)
