@@ -29,6 +29,18 @@ from smartcore.network import Network
 
 __version__ = "0.1.0"
 
+# Submodules loaded on first attribute access (``smartcore.routing.tree(...)``), so that
+# ``import smartcore`` stays light.
+_LAZY_SUBMODULES = ("routing", "datasets", "io", "convert")
+
+
+def __getattr__(name: str) -> object:
+    if name in _LAZY_SUBMODULES:
+        import importlib
+
+        return importlib.import_module(f"smartcore.{name}")
+    raise AttributeError(f"module 'smartcore' has no attribute {name!r}")
+
 __all__ = [
     "Network",
     "Demand",
