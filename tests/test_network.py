@@ -104,3 +104,23 @@ def test_read_demand_from_array(tntp_dir):
     net = smartcore.read_network(tntp_dir / "Braess-Example" / "Braess_net.tntp")
     d = smartcore.read_demand(np.array([[0.0, 6.0], [0.0, 0.0]]), net)
     assert d.total == 6.0 and d.zone_ids.tolist() == [1, 2]
+
+
+def test_strong_components_match_scipy(tntp_dir):
+    import scipy.sparse as sp
+    from scipy.sparse.csgraph import connected_components
+
+    from smartcore import datasets
+
+    for net in (datasets.load_network("helsinki"),
+                smartcore.read_network(tntp_dir / "Anaheim" / "Anaheim_net.tntp")):
+        count, label = net.strong_components()
+        g = sp.csr_matrix((np.ones(net.num_links), (net.link_tail, net.link_head)),
+                          shape=(net.num_nodes, net.num_nodes))
+        ref_count, ref = connected_components(g, directed=True, connection="strong")
+        assert count == ref_count
+        # Same partition: a bijection between labels.
+        pairs = set(zip(label.tolist(), ref.tolist()))
+        assert len(pairs) == count == len({a for a, _ in pairs}) == len({b for _, b in pairs})
+        big = net.largest_strong_component()
+        assert big.sum() == np.bincount(ref).max()

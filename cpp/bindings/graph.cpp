@@ -36,6 +36,34 @@ py::tuple weak_components_py(index_t num_nodes, const carray<index_t>& tail, con
     return py::make_tuple(count, label);
 }
 
+py::tuple strong_components_py(const carray<index_t>& fs_first, const carray<index_t>& fs_link,
+                               const carray<index_t>& fs_head, const carray<index_t>& bs_first,
+                               const carray<index_t>& bs_link, const carray<index_t>& bs_tail) {
+    const py::ssize_t n1 = fs_first.ndim() == 1 ? fs_first.shape(0) : 0;
+    if (n1 < 1) raise_input("fs_first", "expected num_nodes + 1 offsets");
+    const py::ssize_t m = fs_link.ndim() == 1 ? fs_link.shape(0) : -1;
+    StarView fs{view(fs_first, "fs_first"), view(fs_link, "fs_link", m), view(fs_head, "fs_head", m)};
+    StarView bs{view(bs_first, "bs_first", n1), view(bs_link, "bs_link", m), view(bs_tail, "bs_tail", m)};
+    const index_t n = static_cast<index_t>(n1 - 1);
+    // Validate the stars (monotone offsets, in-range ends) so a malformed call cannot crash.
+    for (const StarView* s : {&fs, &bs}) {
+        if (s->first[0] != 0 || s->first[n] != static_cast<index_t>(m))
+            raise_input("first", "star offsets must start at 0 and end at num_links");
+        for (index_t v = 0; v < n; ++v)
+            if (s->first[v] > s->first[v + 1]) raise_input("first", "star offsets must not decrease");
+        for (std::size_t i = 0; i < s->other.size(); ++i)
+            if (s->other[i] < 0 || s->other[i] >= n) raise_input("head", "node index out of range");
+    }
+    carray<index_t> label(n);
+    auto lab = view_mut(label, "label");
+    index_t count;
+    {
+        py::gil_scoped_release release;
+        count = strong_components(fs, bs, lab);
+    }
+    return py::make_tuple(count, label);
+}
+
 }  // namespace
 
 void register_graph(py::module_& m) {
@@ -43,6 +71,9 @@ void register_graph(py::module_& m) {
           "Stable counting sort of links on key -> (first[n+1], link[m], other[m]) (int32).");
     m.def("weak_components", &weak_components_py, py::arg("num_nodes"), py::arg("tail"),
           py::arg("head"), "Weakly connected components -> (count, label[n]); label = min node.");
+    m.def("strong_components", &strong_components_py, py::arg("fs_first"), py::arg("fs_link"),
+          py::arg("fs_head"), py::arg("bs_first"), py::arg("bs_link"), py::arg("bs_tail"),
+          "Strongly connected components -> (count, label[n]); label = min node of the component.");
 }
 
 }  // namespace smartcore::bind

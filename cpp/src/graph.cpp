@@ -1,5 +1,6 @@
 #include "smartcore/graph.hpp"
 
+#include <algorithm>
 #include <numeric>
 #include <string>
 
@@ -87,6 +88,62 @@ index_t weak_components(index_t num_nodes, Span<const index_t> tail, Span<const 
     for (index_t v = 0; v < num_nodes; ++v) {
         label[v] = find_root(parent, v);
         if (label[v] == v) ++count;
+    }
+    return count;
+}
+
+index_t strong_components(StarView forward, StarView reverse, Span<index_t> label) {
+    const index_t n = forward.num_nodes();
+    if (reverse.num_nodes() != n || label.size() != static_cast<std::size_t>(n))
+        throw InputError("label", -1, "strong_components: sizes differ");
+    // Pass 1: post-order of an iterative DFS on the forward star.
+    std::vector<index_t> order;
+    order.reserve(static_cast<std::size_t>(n));
+    std::vector<char> seen(static_cast<std::size_t>(n), 0);
+    std::vector<std::pair<index_t, index_t>> stack;  // (node, next edge position)
+    for (index_t s = 0; s < n; ++s) {
+        if (seen[s]) continue;
+        seen[s] = 1;
+        stack.emplace_back(s, forward.first[s]);
+        while (!stack.empty()) {
+            auto& [v, pos] = stack.back();
+            if (pos < forward.first[v + 1]) {
+                const index_t w = forward.other[pos++];
+                if (!seen[w]) {
+                    seen[w] = 1;
+                    stack.emplace_back(w, forward.first[w]);
+                }
+            } else {
+                order.push_back(v);
+                stack.pop_back();
+            }
+        }
+    }
+    // Pass 2: DFS on the reverse star in decreasing post-order; each tree is one component.
+    std::fill(label.begin(), label.end(), kInvalidIndex);
+    std::vector<index_t> members, todo;
+    index_t count = 0;
+    for (auto it = order.rbegin(); it != order.rend(); ++it) {
+        if (label[*it] != kInvalidIndex) continue;
+        members.clear();
+        todo.assign(1, *it);
+        label[*it] = *it;
+        index_t smallest = *it;
+        while (!todo.empty()) {
+            const index_t v = todo.back();
+            todo.pop_back();
+            members.push_back(v);
+            smallest = std::min(smallest, v);
+            for (index_t p = reverse.first[v]; p < reverse.first[v + 1]; ++p) {
+                const index_t w = reverse.other[p];
+                if (label[w] == kInvalidIndex) {
+                    label[w] = *it;
+                    todo.push_back(w);
+                }
+            }
+        }
+        for (index_t v : members) label[v] = smallest;
+        ++count;
     }
     return count;
 }

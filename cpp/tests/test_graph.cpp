@@ -91,4 +91,49 @@ TEST_CASE("weak components match a brute-force flood fill") {
     }
 }
 
+TEST_CASE("strong components match reachability by brute force") {
+    std::mt19937 rng(99);
+    for (int trial = 0; trial < 40; ++trial) {
+        const index_t n = 1 + static_cast<index_t>(rng() % 30);
+        const std::size_t m = rng() % 70;
+        std::vector<index_t> t(m), h(m);
+        for (std::size_t i = 0; i < m; ++i) {
+            t[i] = static_cast<index_t>(rng() % static_cast<unsigned>(n));
+            h[i] = static_cast<index_t>(rng() % static_cast<unsigned>(n));
+        }
+        Graph g = Graph::from_links(n, t, h);
+        std::vector<index_t> label(static_cast<std::size_t>(n));
+        const index_t count = strong_components(g.forward(), g.reverse(), label);
+        // Brute force: transitive closure by repeated relaxation.
+        std::vector<std::vector<char>> reach(n, std::vector<char>(n, 0));
+        for (index_t v = 0; v < n; ++v) reach[v][v] = 1;
+        for (bool changed = true; changed;) {
+            changed = false;
+            for (index_t a = 0; a < n; ++a)
+                for (std::size_t i = 0; i < m; ++i)
+                    if (reach[a][t[i]] && !reach[a][h[i]]) { reach[a][h[i]] = 1; changed = true; }
+        }
+        index_t ref_count = 0;
+        for (index_t v = 0; v < n; ++v) {
+            index_t smallest = v;
+            for (index_t w = 0; w < n; ++w)
+                if (reach[v][w] && reach[w][v]) smallest = std::min(smallest, w);
+            CHECK(label[v] == smallest);
+            ref_count += smallest == v;
+        }
+        CHECK(count == ref_count);
+    }
+}
+
+TEST_CASE("strong components on a 200k-node path do not overflow the stack") {
+    const index_t n = 200000;
+    std::vector<index_t> t, h;
+    for (index_t v = 0; v + 1 < n; ++v) { t.push_back(v); h.push_back(v + 1); }
+    t.push_back(n - 1); h.push_back(0);  // one big cycle
+    Graph g = Graph::from_links(n, t, h);
+    std::vector<index_t> label(static_cast<std::size_t>(n));
+    CHECK(strong_components(g.forward(), g.reverse(), label) == 1);
+    CHECK(label[n - 1] == 0);
+}
+
 CHECK_MAIN()

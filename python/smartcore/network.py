@@ -515,6 +515,25 @@ class Network:
             )
         return convert_units(values, have, unit)
 
+    # ------------------------------------------------------------------ connectivity
+    def strong_components(self) -> tuple[int, np.ndarray]:
+        """(count, label[num_nodes]): strongly connected components; a label is the smallest
+        dense node index of its component."""
+        from smartcore import _core
+
+        count, label = _core.strong_components(self.fs_first, self.fs_link, self.fs_head,
+                                               self.bs_first, self.bs_link, self.bs_tail)
+        return int(count), label
+
+    def largest_strong_component(self) -> np.ndarray:
+        """bool[num_nodes]: nodes of the largest strongly connected component (ties: the one
+        holding the smallest node index). Every node in it can reach every other one."""
+        _, label = self.strong_components()
+        if self.num_nodes == 0:
+            return np.zeros(0, dtype=bool)
+        sizes = np.bincount(label, minlength=self.num_nodes)
+        return label == int(np.argmax(sizes))
+
     # ------------------------------------------------------------------ summaries
     def summary(self) -> dict[str, Any]:
         """Counts and totals as a plain dict (what ``smartcore info`` prints)."""
@@ -530,6 +549,7 @@ class Network:
             "zones_passable": self.zones_passable,
             "signalized_nodes": int(self.signalized.sum()),
             "weak_components": int(ncomp),
+            "strong_components": self.strong_components()[0],
             "parallel_links": int(self.num_links - len(np.unique(
                 self.link_tail.astype(np.int64) * max(self.num_nodes, 1) + self.link_head))),
             "self_loops": int((self.link_tail == self.link_head).sum()),
@@ -558,6 +578,7 @@ class Network:
                       ("  (passable)" if s["zones_passable"] else "  (not passed through)")))
         lines.append(f"  signalised nodes  {s['signalized_nodes']:>10,}")
         lines.append(f"  weak components   {s['weak_components']:>10,}")
+        lines.append(f"  strong components {s['strong_components']:>10,}")
         lines.append(f"  parallel links    {s['parallel_links']:>10,}")
         if "total_length" in s:
             lu = self.units.get("length", "")

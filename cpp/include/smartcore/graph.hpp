@@ -50,4 +50,9 @@ struct Graph {
 index_t weak_components(index_t num_nodes, Span<const index_t> tail, Span<const index_t> head,
                         Span<index_t> label);
 
+// Strongly connected components (iterative Kosaraju over the forward and reverse stars, no
+// recursion, so no stack overflow on long paths). Returns the number of components; label[v] is
+// the smallest node index of v's component (deterministic).
+index_t strong_components(StarView forward, StarView reverse, Span<index_t> label);
+
 }  // namespace smartcore
