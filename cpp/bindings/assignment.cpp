@@ -1,0 +1,183 @@
+// Bindings for static traffic assignment (smartcore/assignment.hpp). Internal API: the public
+// entry point is smartcore.assignment.assign, which validates and converts arguments first.
+#include <chrono>
+#include <memory>
+#include <optional>
+#include <vector>
+
+#include "pybind.hpp"
+#include "smartcore/assignment.hpp"
+
+namespace smartcore::bind {
+
+namespace {
+
+// A 1-D numpy array that takes ownership of a vector's buffer (no copy). Call with the GIL held.
+template <class T>
+py::array_t<T> adopt_vector(std::vector<T>&& v) {
+    auto* owned = new std::vector<T>(std::move(v));
+    py::capsule free_when_done(owned, [](void* p) { delete static_cast<std::vector<T>*>(p); });
+    return py::array_t<T>({static_cast<py::ssize_t>(owned->size())}, {sizeof(T)}, owned->data(),
+                          free_when_done);
+}
+
+LinkPerformanceView vdf_view(int kind, const carray<double>& t0, const carray<double>& cap,
+                             const carray<double>& alpha, const carray<double>& beta) {
+    if (kind != static_cast<int>(VdfKind::kBpr) && kind != static_cast<int>(VdfKind::kConical))
+        raise_input("vdf", "unknown volume-delay function code " + std::to_string(kind));
+    auto t = view(t0, "free_flow_time");
+    const py::ssize_t m = t0.shape(0);
+    return {static_cast<VdfKind>(kind), t, view(cap, "capacity", m), view(alpha, "alpha", m),
+            view(beta, "beta", m)};
+}
+
+// (time, derivative, integral) of every link at the given flows.
+py::tuple link_performance_py(int kind, const carray<double>& t0, const carray<double>& cap,
+                              const carray<double>& alpha, const carray<double>& beta,
+                              const carray<double>& flow) {
+    const LinkPerformanceView v = vdf_view(kind, t0, cap, alpha, beta);
+    auto f = view(flow, "flow", t0.shape(0));
+    const py::ssize_t m = t0.shape(0);
+    carray<double> time(m), der(m), integ(m);
+    auto tm = view_mut(time, "time"), dm = view_mut(der, "derivative"), im = view_mut(integ, "integral");
+    {
+        // Reads the caller's arrays (alive for the call) and writes fresh ones.
+        py::gil_scoped_release release;
+        const LinkPerformance perf(v);
+        link_times(perf, f, tm, dm);
+        for (py::ssize_t a = 0; a < m; ++a)
+            im[static_cast<std::size_t>(a)] = perf.integral(static_cast<index_t>(a), f[static_cast<std::size_t>(a)]);
+    }
+    return py::make_tuple(time, der, integ);
+}
+
+// Holds one class's arrays alive while the kernel runs.
+struct ClassArgs {
+    carray<double> demand;
+    double pce;
+    std::optional<carray<double>> fixed_cost;
+};
+
+py::dict assign_py(const carray<index_t>& fs_first, const carray<index_t>& fs_link,
+                   const carray<index_t>& fs_head, const carray<index_t>& tail,
+                   const carray<index_t>& head, index_t first_thru_node, const carray<index_t>& zone_node,
+                   int vdf_kind, const carray<double>& free_flow_time, const carray<double>& capacity,
+                   const carray<double>& alpha, const carray<double>& beta, const py::list& classes,
+                   int algorithm, double gap, int max_iterations, double time_limit, int threads,
+                   const py::object& progress, int bush_inner_sweeps,
+                   double bush_sweep_reduction) {
+    // Checks with the GIL held: shapes and dtypes (the kernel validates values and ranges).
+    AssignmentNetwork net;
+    auto first = view(fs_first, "fs_first");
+    if (first.size() < 1) raise_input("fs_first", "must have num_nodes + 1 entries");
+    const py::ssize_t m = fs_link.shape(0);
+    net.forward = StarView{first, view(fs_link, "fs_link"), view(fs_head, "fs_head", m)};
+    net.tail = view(tail, "tail", m);
+    net.head = view(head, "head", m);
+    net.first_thru_node = first_thru_node;
+    net.zone_node = view(zone_node, "zone_node");
+    const py::ssize_t z = zone_node.shape(0);
+    const LinkPerformanceView vdf = vdf_view(vdf_kind, free_flow_time, capacity, alpha, beta);
+    if (free_flow_time.shape(0) != m) raise_input("free_flow_time", "expected one value per link");
+
+    std::vector<ClassArgs> keep;
+    keep.reserve(classes.size());
+    for (py::handle item : classes) {
+        auto tup = item.cast<py::tuple>();
+        if (tup.size() != 3) raise_input("classes", "each class is (demand, pce, fixed_cost or None)");
+        ClassArgs c{tup[0].cast<carray<double>>(), tup[1].cast<double>(), std::nullopt};
+        if (!tup[2].is_none()) c.fixed_cost = tup[2].cast<carray<double>>();
+        keep.push_back(std::move(c));
+    }
+    std::vector<TrafficClass> cls;
+    for (const ClassArgs& c : keep) {
+        if (c.demand.ndim() != 2 || c.demand.shape(0) != z || c.demand.shape(1) != z)
+            raise_input("demand", "expected a " + std::to_string(z) + " x " + std::to_string(z) + " matrix");
+        TrafficClass t;
+        t.demand = Span<const double>(c.demand.data(), static_cast<std::size_t>(z * z));
+        t.pce = c.pce;
+        if (c.fixed_cost) t.fixed_cost = view(*c.fixed_cost, "fixed_cost", m);
+        cls.push_back(t);
+    }
+
+    AssignmentOptions opt;
+    opt.algorithm = static_cast<Algorithm>(algorithm);
+    opt.target_gap = gap;
+    opt.max_iterations = max_iterations;
+    opt.time_limit = time_limit;
+    opt.threads = threads;
+    opt.bush_inner_sweeps = bush_inner_sweeps;
+    opt.bush_sweep_reduction = bush_sweep_reduction;
+    // Ctrl-C: the kernel polls keep_going between origins with the GIL released; take the GIL at
+    // most every 50 ms to check for signals. A pending KeyboardInterrupt is re-raised as is.
+    auto last = std::make_shared<std::chrono::steady_clock::time_point>(std::chrono::steady_clock::now());
+    opt.keep_going = [last]() {
+        const auto now = std::chrono::steady_clock::now();
+        if (now - *last < std::chrono::milliseconds(50)) return true;
+        *last = now;
+        py::gil_scoped_acquire gil;
+        if (PyErr_CheckSignals() != 0) throw py::error_already_set();
+        return true;
+    };
+    if (!progress.is_none()) {
+        // Called once per iteration on this thread. An exception raised by the callback
+        // propagates out of the kernel (which owns no resources needing cleanup) to the caller.
+        opt.on_iteration = [&progress](int iteration, double g) {
+            py::gil_scoped_acquire gil;
+            if (PyErr_CheckSignals() != 0) throw py::error_already_set();
+            py::object r = progress(iteration, g);
+            return r.is_none() || r.cast<bool>();
+        };
+    }
+
+    AssignmentResult res;
+    {
+        // The kernel reads only the arrays held by the arguments and `keep`, and takes the GIL
+        // itself (briefly) in the callbacks above.
+        py::gil_scoped_release release;
+        res = assign(net, vdf, cls, opt);
+    }
+
+    py::dict out;
+    const py::ssize_t K = static_cast<py::ssize_t>(res.class_flow.size());
+    py::array_t<double> class_flow({K, m});
+    for (py::ssize_t k = 0; k < K; ++k)
+        std::copy(res.class_flow[k].begin(), res.class_flow[k].end(), class_flow.mutable_data(k, 0));
+    out["link_flow"] = adopt_vector(std::move(res.link_flow));
+    out["class_flow"] = class_flow;
+    out["link_time"] = adopt_vector(std::move(res.link_time));
+    out["gap_history"] = adopt_vector(std::move(res.gap_history));
+    out["iteration_seconds"] = adopt_vector(std::move(res.iteration_seconds));
+    out["relative_gap"] = res.relative_gap;
+    out["total_cost"] = res.total_cost;
+    out["shortest_path_cost"] = res.shortest_path_cost;
+    out["total_travel_time"] = res.total_travel_time;
+    out["beckmann"] = res.beckmann;
+    out["average_excess_cost"] = res.average_excess_cost;
+    out["iterations"] = res.iterations;
+    out["converged"] = res.converged;
+    out["stop_reason"] = res.stop_reason;
+    out["unreachable_pairs"] = adopt_vector(std::move(res.unreachable_pairs));
+    out["unreachable_demand"] = adopt_vector(std::move(res.unreachable_demand));
+    out["assigned_demand"] = adopt_vector(std::move(res.assigned_demand));
+    out["intrazonal_demand"] = adopt_vector(std::move(res.intrazonal_demand));
+    return out;
+}
+
+}  // namespace
+
+void register_assignment(py::module_& m) {
+    m.def("link_performance", &link_performance_py, py::arg("vdf"), py::arg("free_flow_time"),
+          py::arg("capacity"), py::arg("alpha"), py::arg("beta"), py::arg("flow"),
+          "(time, derivative, integral) per link; vdf 0 = BPR, 1 = conical.");
+    m.def("assign", &assign_py, py::arg("fs_first"), py::arg("fs_link"), py::arg("fs_head"),
+          py::arg("tail"), py::arg("head"), py::arg("first_thru_node"), py::arg("zone_node"),
+          py::arg("vdf"), py::arg("free_flow_time"), py::arg("capacity"), py::arg("alpha"),
+          py::arg("beta"), py::arg("classes"), py::arg("algorithm"), py::arg("gap"),
+          py::arg("max_iterations"), py::arg("time_limit"), py::arg("threads"),
+          py::arg("progress") = py::none(), py::arg("bush_inner_sweeps") = 40,
+          py::arg("bush_sweep_reduction") = 0.03,
+          "Static traffic assignment (see smartcore/assignment.hpp); returns a dict of arrays.");
+}
+
+}  // namespace smartcore::bind

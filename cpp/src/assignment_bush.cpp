@@ -1,0 +1,692 @@
+// Algorithm B (Dial, R.B., "A path-based user-equilibrium traffic assignment algorithm that
+// obviates path storage and enumeration", Transportation Research Part B 40(10), 917-936, 2006).
+//
+// One bush per (class, origin): an acyclic subnetwork, rooted at the origin, spanning every node
+// the origin can reach, that carries all of the origin's flow. The algorithm alternates
+//   * bush improvement: drop links without flow (but keep each node's shortest bush link so the
+//     bush still spans its nodes), then add every link (i, j) with U_i + c_ij < U_j, where U is the
+//     longest-path label over the remaining bush links. Existing links satisfy U_j >= U_i + c_ij
+//     and added links U_j > U_i + c_ij with c >= 0, so U never decreases along a bush link and
+//     strictly increases along an added one: no cycle can form, zero-cost links included (Dial's
+//     argument). If the bush is equilibrated but not optimal on the network, some link passes the
+//     test (the bush's shortest-path labels violate Bellman's condition somewhere), so the
+//     improvement never stalls short of equilibrium;
+//   * flow shifts: shortest (SP) and longest used (LP) path labels in topological order; then, in
+//     descending topological order, at every node whose SP and LP predecessors differ, move flow
+//     from the LP segment to the SP segment back to their divergence node (the last common node:
+//     walking both segments back by topological position finds it without marks). The amount is
+//     one Newton step on the segment cost difference, (C_lp - C_sp) / (sum of link derivatives),
+//     clipped to the flow the LP segment carries. Link times and derivatives are updated after
+//     every shift ("exact cost update"), as in Boyles' tap-b implementation of Algorithm B.
+//
+// Outer iteration: improve every bush (and shift flows on it once), then sweep flow shifts over
+// all bushes until the largest LP - SP label difference has dropped to
+// AssignmentOptions::bush_sweep_reduction of its value after the first sweep (or the sweep cap);
+// then evaluate the relative gap exactly: network shortest paths per bush, warm-started from the
+// bush's own shortest-path labels (see shortest_path_cost()), in parallel over bushes.
+//
+// Robustness details:
+//   * LP labels run only over links with flow whose tail has an LP label (the origin, or a node
+//     with used incoming links): a rounding residue left on a link is never taken for a path, so
+//     a segment never contains a link without flow (which would block every shift at that node).
+//   * Once per outer iteration, bush flows are rectified: node throughflows are recomputed from
+//     the demand in descending topological order and each node's incoming flows rescaled to
+//     them (shares below 1e-14 dropped), restoring exact conservation after many rounded shifts.
+//   * Zero-cost links and zero-cost cycles are safe: acyclicity rests on the U argument above,
+//     not on positive costs; shifts between segments without derivative (constant costs) move
+//     the whole segment flow to the cheaper side.
+//   * The zones rule: links leaving a zone other than the bush's origin are never added.
+//
+// Data layout: a bush is its topological order plus, for each position, the contiguous list of
+// incoming bush links (link, tail, flow), so label scans are linear passes over three arrays.
+// Bush flows are stored per link (not as proportions); the total link flows are recomputed from
+// the bushes (in bush order, so deterministically) before each gap evaluation, so rounding drift
+// of the incremental updates never reaches a reported gap. Flow shifts are sequential (they
+// change the link costs every later shift sees), so results do not depend on the thread count;
+// threads speed up the initial trees and the gap evaluation only.
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <functional>
+#include <stdexcept>
+#include <utility>
+
+#include "smartcore/assignment_detail.hpp"
+
+namespace smartcore::detail {
+
+namespace {
+
+struct Bush {
+    int cls = 0;
+    index_t origin = 0;               // network node
+    std::vector<index_t> order;       // topological order; order[0] == origin
+    std::vector<index_t> in_first;    // incoming links of order[k]: [in_first[k], in_first[k+1])
+    std::vector<index_t> in_link;     // network link
+    std::vector<index_t> in_tail;     // its tail node
+    std::vector<double> in_flow;      // this origin's flow on it (PCE)
+    std::vector<index_t> dest;        // reachable destinations
+    std::vector<double> dest_demand;  // their PCE demand
+};
+
+class BushSolver {
+public:
+    BushSolver(const Problem& pb, const AssignmentOptions& opt)
+        : pb_(pb), net_(*pb.net), opt_(opt), engine_(pb, opt.threads) {
+        const std::size_t n = static_cast<std::size_t>(pb.n), m = static_cast<std::size_t>(pb.m);
+        const int K = pb.num_classes();
+        v_.assign(m, 0.0);
+        t_.assign(m, 0.0);
+        dt_.assign(m, 0.0);
+        cost_.assign(K, std::vector<double>(m, 0.0));
+        sp_.assign(n, 0.0);
+        lp_.assign(n, 0.0);
+        sp_pos_.assign(n, kInvalidIndex);
+        lp_pos_.assign(n, kInvalidIndex);
+        pos_.assign(n, kInvalidIndex);
+        node_flow_.assign(n, 0.0);
+        indeg_.assign(n, 0);
+        out_first_.assign(n + 1, 0);
+        node_mark_.assign(n, 0);
+        link_mark_.assign(m, 0);
+        res_.unreachable_pairs.assign(K, 0);
+        res_.unreachable_demand.assign(K, 0.0);
+        res_.assigned_demand.assign(K, 0.0);
+        res_.intrazonal_demand.assign(K, 0.0);
+    }
+
+    AssignmentResult run();
+
+private:
+    void initialise();
+    void set_link_flow(index_t a, double flow) {
+        v_[a] = flow;
+        double t, d;
+        pb_.perf.time_and_derivative(a, flow, t, d);
+        t_[a] = t;
+        dt_[a] = d;
+        for (std::size_t k = 0; k < cost_.size(); ++k) cost_[k][a] = t + pb_.fixed[k][a];
+    }
+    void shift_link(index_t a, double delta) { set_link_flow(a, v_[a] + delta); }
+    void recompute_link_flows(std::vector<std::vector<double>>& class_flow);
+    double scan(const Bush& b);  // labels; fills work_; returns max LP - SP
+    void shift(Bush& b);
+    bool improve(Bush& b);
+    void rebuild(Bush& b, std::vector<index_t>& links, std::vector<double>& flows);
+    void load_tree_flows(Bush& b);
+    double shortest_path_cost();
+    struct SpWorkspace {  // per worker, for shortest_path_cost()
+        std::vector<double> dist;
+        std::vector<std::pair<double, index_t>> heap;
+    };
+    double bush_shortest_path_cost(const Bush& b, SpWorkspace& ws) const;
+    void poll() {
+        if (opt_.keep_going && !opt_.keep_going()) throw Cancelled();
+    }
+    std::uint32_t next_node_stamp() {
+        if (++node_stamp_ == 0) {
+            std::fill(node_mark_.begin(), node_mark_.end(), 0u);
+            node_stamp_ = 1;
+        }
+        return node_stamp_;
+    }
+    std::uint32_t next_link_stamp() {
+        if (++link_stamp_ == 0) {
+            std::fill(link_mark_.begin(), link_mark_.end(), 0u);
+            link_stamp_ = 1;
+        }
+        return link_stamp_;
+    }
+
+    const Problem& pb_;
+    const AssignmentNetwork& net_;
+    const AssignmentOptions& opt_;
+    TreeEngine engine_;
+    AssignmentResult res_;
+    std::vector<Bush> bushes_;
+
+    std::vector<double> v_, t_, dt_;          // total flow (PCE), time, derivative
+    std::vector<std::vector<double>> cost_;   // per class: t + fixed
+
+    // Per-node workspace, valid for the bush last scanned.
+    std::vector<double> sp_, lp_;
+    std::vector<index_t> sp_pos_, lp_pos_, pos_;
+    std::vector<double> node_flow_;
+    std::vector<index_t> work_;  // nodes to shift at, in topological order (from scan)
+    std::vector<index_t> indeg_, out_first_, out_link_, queue_;
+    std::vector<std::uint32_t> node_mark_, link_mark_;
+    std::uint32_t node_stamp_ = 0, link_stamp_ = 0;
+    std::vector<index_t> keep_links_;
+    std::vector<double> keep_flows_;
+    std::vector<index_t> new_order_, new_in_first_, new_in_link_, new_in_tail_;
+    std::vector<double> new_in_flow_;
+    std::vector<SpWorkspace> sp_ws_;  // per worker
+};
+
+// ------------------------------------------------------------------------------------------------
+// Construction: one shortest-path tree per origin at free-flow costs, loaded all-or-nothing.
+
+void BushSolver::initialise() {
+    const int K = pb_.num_classes();
+    for (std::size_t a = 0; a < v_.size(); ++a) set_link_flow(static_cast<index_t>(a), 0.0);
+    for (int k = 0; k < K; ++k) {
+        const OdList& od = pb_.od[k];
+        res_.intrazonal_demand[k] = od.intrazonal;
+        double total = 0.0;
+        // Trees are computed in blocks of origins, so that their node-indexed predecessor arrays
+        // never all exist at once (a block is far smaller than the bushes built from it).
+        const std::size_t block = 256;
+        std::vector<std::vector<index_t>> pred;
+        for (std::size_t i = 0; i < od.origins.size(); ++i) {
+            if (i % block == 0)
+                pred = engine_.trees(k, cost_[k], static_cast<std::int64_t>(i),
+                                     static_cast<std::int64_t>(std::min(i + block, od.origins.size())),
+                                     opt_.keep_going);
+            const OdList::Origin& org = od.origins[i];
+            const std::vector<index_t>& pr = pred[i % block];
+            Bush b;
+            b.cls = k;
+            b.origin = org.node;
+            for (std::int64_t d = org.first; d < org.last; ++d) {
+                const index_t node = od.dest_node[static_cast<std::size_t>(d)];
+                const double x = od.dest_demand[static_cast<std::size_t>(d)];
+                total += x;
+                if (pr[node] == kInvalidIndex) {
+                    ++res_.unreachable_pairs[k];
+                    res_.unreachable_demand[k] += x;
+                } else {
+                    b.dest.push_back(node);
+                    b.dest_demand.push_back(x);
+                }
+            }
+            if (b.dest.empty()) continue;  // nothing reachable to assign
+            std::vector<index_t> links;
+            for (std::size_t u = 0; u < pr.size(); ++u)
+                if (pr[u] != kInvalidIndex) links.push_back(pr[u]);
+            std::vector<double> flows(links.size(), 0.0);
+            // The node set of a bush is fixed at construction: its reachable set. rebuild() reads
+            // it from b.order, so seed it here (any order; rebuild sorts topologically).
+            b.order.push_back(b.origin);
+            for (std::size_t u = 0; u < pr.size(); ++u)
+                if (pr[u] != kInvalidIndex) b.order.push_back(static_cast<index_t>(u));
+            rebuild(b, links, flows);
+            load_tree_flows(b);
+            bushes_.push_back(std::move(b));
+        }
+        res_.unreachable_demand[k] /= pb_.pce[k];
+        res_.assigned_demand[k] = total / pb_.pce[k] - res_.unreachable_demand[k];
+    }
+    std::vector<std::vector<double>> unused;
+    recompute_link_flows(unused);
+}
+
+// Flows of a tree bush: each node's demand plus everything its subtree carries, pushed onto its
+// single incoming link in descending topological order.
+void BushSolver::load_tree_flows(Bush& b) {
+    const std::size_t N = b.order.size();
+    for (std::size_t i = 0; i < b.dest.size(); ++i) node_flow_[b.dest[i]] += b.dest_demand[i];
+    for (std::size_t k = N; k-- > 1;) {
+        const index_t j = b.order[k];
+        const double f = node_flow_[j];
+        node_flow_[j] = 0.0;
+        const index_t p = b.in_first[k];  // exactly one incoming link
+        b.in_flow[p] = f;
+        node_flow_[b.in_tail[p]] += f;
+    }
+    node_flow_[b.origin] = 0.0;
+}
+
+void BushSolver::recompute_link_flows(std::vector<std::vector<double>>& class_flow) {
+    const std::size_t m = v_.size();
+    std::fill(v_.begin(), v_.end(), 0.0);
+    const bool per_class = !class_flow.empty();
+    if (per_class)
+        for (auto& y : class_flow) std::fill(y.begin(), y.end(), 0.0);
+    for (const Bush& b : bushes_) {
+        double* y = per_class ? class_flow[b.cls].data() : nullptr;
+        for (std::size_t p = 0; p < b.in_link.size(); ++p) {
+            v_[b.in_link[p]] += b.in_flow[p];
+            if (y) y[b.in_link[p]] += b.in_flow[p];
+        }
+    }
+    for (std::size_t a = 0; a < m; ++a) set_link_flow(static_cast<index_t>(a), v_[a]);
+}
+
+// ------------------------------------------------------------------------------------------------
+// Labels: SP over all bush links, LP over bush links with flow (a node without used incoming
+// links takes its SP label and predecessor). Returns max_j (LP_j - SP_j).
+
+double BushSolver::scan(const Bush& b) {
+    const double* c = cost_[b.cls].data();
+    const index_t o = b.origin;
+    sp_[o] = 0.0;
+    lp_[o] = 0.0;
+    pos_[o] = 0;
+    double maxdiff = 0.0;
+    work_.clear();
+    const std::size_t N = b.order.size();
+    const index_t* first = b.in_first.data();
+    const index_t* link = b.in_link.data();
+    const index_t* tail = b.in_tail.data();
+    const double* flow = b.in_flow.data();
+    for (std::size_t k = 1; k < N; ++k) {
+        const index_t j = b.order[k];
+        pos_[j] = static_cast<index_t>(k);
+        double bs = kInf, bl = -kInf;
+        index_t ps = kInvalidIndex, pl = kInvalidIndex;
+        for (index_t p = first[k], end = first[k + 1]; p < end; ++p) {
+            const index_t i = tail[p];
+            const double ca = c[link[p]];
+            const double s = sp_[i] + ca;
+            if (s < bs) {
+                bs = s;
+                ps = p;
+            }
+            // lp_[i] == -inf: no used path reaches i (a rounding residue on (i, j) is not a path).
+            if (flow[p] > 0.0) {
+                const double l = lp_[i] + ca;
+                if (l > bl) {
+                    bl = l;
+                    pl = p;
+                }
+            }
+        }
+        sp_[j] = bs;
+        lp_[j] = bl;
+        sp_pos_[j] = ps;
+        lp_pos_[j] = pl;
+        // Nodes where the longest used path is dearer than the shortest: the shift pass visits
+        // only these (pl == -1 gives bl = -inf, never listed).
+        if (bl - bs > 0.0) {
+            work_.push_back(j);
+            if (bl - bs > maxdiff) maxdiff = bl - bs;
+        }
+    }
+    return maxdiff;
+}
+
+// Newton flow shifts in descending topological order at the nodes the last scan of this bush
+// listed (labels from that scan).
+void BushSolver::shift(Bush& b) {
+    const double* c = cost_[b.cls].data();
+    const index_t* link = b.in_link.data();
+    const index_t* tail = b.in_tail.data();
+    double* flow = b.in_flow.data();
+    for (std::size_t w = work_.size(); w-- > 0;) {
+        const index_t j = work_[w];
+        const index_t ps = sp_pos_[j], pl = lp_pos_[j];
+        // Divergence node: step back along whichever segment is topologically further.
+        index_t is = tail[ps], il = tail[pl];
+        while (is != il) {
+            if (pos_[is] > pos_[il]) is = tail[sp_pos_[is]];
+            else il = tail[lp_pos_[il]];
+        }
+        const index_t div = is;
+        double cl = 0.0, dl = 0.0, fl = kInf;
+        for (index_t p = pl;;) {
+            const index_t a = link[p];
+            cl += c[a];
+            dl += dt_[a];
+            fl = std::min(fl, flow[p]);
+            const index_t i = tail[p];
+            if (i == div) break;
+            p = lp_pos_[i];
+        }
+        double cs = 0.0, ds = 0.0, fs = kInf;
+        for (index_t p = ps;;) {
+            const index_t a = link[p];
+            cs += c[a];
+            ds += dt_[a];
+            fs = std::min(fs, flow[p]);
+            const index_t i = tail[p];
+            if (i == div) break;
+            p = sp_pos_[i];
+        }
+        const double dc = cl - cs;
+        // Differences at the rounding level of the segment costs are noise, not a direction.
+        if (std::fabs(dc) <= 1e-15 * (cl + cs)) continue;
+        const double den = dl + ds;
+        double delta;
+        if (den > 0.0) delta = dc / den;
+        else delta = dc > 0.0 ? fl : -fs;  // constant costs: move everything to the cheaper side
+        delta = std::min(delta, fl);
+        delta = std::max(delta, -fs);
+        if (delta == 0.0) continue;
+        // flow[p] >= fl >= delta on the LP segment (and >= fs >= -delta on the SP segment), so
+        // no bush flow becomes negative; the clipped link reaches exactly 0.
+        for (index_t p = pl;;) {
+            flow[p] -= delta;
+            shift_link(link[p], -delta);
+            const index_t i = tail[p];
+            if (i == div) break;
+            p = lp_pos_[i];
+        }
+        for (index_t p = ps;;) {
+            flow[p] += delta;
+            shift_link(link[p], delta);
+            const index_t i = tail[p];
+            if (i == div) break;
+            p = sp_pos_[i];
+        }
+    }
+}
+
+// ------------------------------------------------------------------------------------------------
+// Bush improvement (see the file comment). Returns true when the bush changed.
+
+bool BushSolver::improve(Bush& b) {
+    const double* c = cost_[b.cls].data();
+    const index_t o = b.origin;
+    const std::size_t N = b.order.size();
+    // 1. Shortest-path labels over all bush links.
+    sp_[o] = 0.0;
+    for (std::size_t k = 1; k < N; ++k) {
+        double bs = kInf;
+        index_t ps = kInvalidIndex;
+        for (index_t p = b.in_first[k], hi = b.in_first[k + 1]; p < hi; ++p) {
+            const double s = sp_[b.in_tail[p]] + c[b.in_link[p]];
+            if (s < bs) {
+                bs = s;
+                ps = p;
+            }
+        }
+        sp_[b.order[k]] = bs;
+        sp_pos_[b.order[k]] = ps;
+    }
+    // 2. Rectify: recompute every node's throughflow from the demand (descending order) and
+    // rescale its incoming flows to it, dropping shares below 1e-14 of it. Flow shifts conserve
+    // flow only up to rounding; this restores exact conservation once per iteration, so rounding
+    // residues never accumulate or keep dead links in the bush. (The total link flows are
+    // recomputed from the bushes before the gap is evaluated.)
+    for (std::size_t i = 0; i < b.dest.size(); ++i) node_flow_[b.dest[i]] += b.dest_demand[i];
+    for (std::size_t k = N; k-- > 1;) {
+        const index_t j = b.order[k];
+        const double nf = node_flow_[j];
+        node_flow_[j] = 0.0;
+        const index_t lo = b.in_first[k], hi = b.in_first[k + 1];
+        double total = 0.0, kept_flow = 0.0;
+        for (index_t p = lo; p < hi; ++p) total += b.in_flow[p];
+        if (nf > 0.0 && total > 0.0) {
+            for (index_t p = lo; p < hi; ++p)
+                if (b.in_flow[p] >= 1e-14 * total) kept_flow += b.in_flow[p];
+                else b.in_flow[p] = 0.0;
+            const double scale = nf / kept_flow;
+            for (index_t p = lo; p < hi; ++p) b.in_flow[p] *= scale;
+        } else {
+            for (index_t p = lo; p < hi; ++p) b.in_flow[p] = 0.0;
+            if (nf > 0.0) b.in_flow[sp_pos_[j]] = nf;
+        }
+        for (index_t p = lo; p < hi; ++p) node_flow_[b.in_tail[p]] += b.in_flow[p];
+    }
+    node_flow_[o] = 0.0;
+    // 3. Drop links without flow except each node's shortest-path link; longest-path labels U
+    // (in lp_) over the links that stay.
+    const std::uint32_t ns = next_node_stamp(), ls = next_link_stamp();
+    keep_links_.clear();
+    keep_flows_.clear();
+    lp_[o] = 0.0;
+    node_mark_[o] = ns;
+    std::size_t removed = 0;
+    for (std::size_t k = 1; k < N; ++k) {
+        const index_t j = b.order[k];
+        node_mark_[j] = ns;
+        const index_t ps = sp_pos_[j];
+        double u = -kInf;
+        for (index_t p = b.in_first[k], hi = b.in_first[k + 1]; p < hi; ++p) {
+            if (b.in_flow[p] > 0.0 || p == ps) {
+                const index_t a = b.in_link[p];
+                u = std::max(u, lp_[b.in_tail[p]] + c[a]);
+                link_mark_[a] = ls;
+                keep_links_.push_back(a);
+                keep_flows_.push_back(b.in_flow[p]);
+            } else {
+                ++removed;
+            }
+        }
+        lp_[j] = u;
+    }
+    // Shortcuts: links (i, j) between bush nodes with U_i + c_ij < U_j. Links leaving a zone
+    // other than the origin are never added (zones rule).
+    const std::size_t kept = keep_links_.size();
+    const index_t first_thru = net_.first_thru_node;
+    const StarView& fs = net_.forward;
+    for (std::size_t k = 0; k < N; ++k) {
+        const index_t i = b.order[k];
+        if (i < first_thru && i != o) continue;
+        const double ui = lp_[i];
+        for (index_t e = fs.first[i], end = fs.first[i + 1]; e < end; ++e) {
+            const index_t a = fs.link[e];
+            const index_t j = fs.other[e];
+            if (link_mark_[a] == ls || node_mark_[j] != ns) continue;
+            const double uj = lp_[j];
+            if (ui + c[a] < uj - 1e-14 * uj) {
+                link_mark_[a] = ls;
+                keep_links_.push_back(a);
+                keep_flows_.push_back(0.0);
+            }
+        }
+    }
+    if (removed == 0 && keep_links_.size() == kept) return false;
+    rebuild(b, keep_links_, keep_flows_);
+    return true;
+}
+
+// Rebuild the bush from a set of links (with their flows) on its node set (b.order, any order):
+// Kahn's topological sort from the origin, then incoming lists grouped by head position.
+void BushSolver::rebuild(Bush& b, std::vector<index_t>& links, std::vector<double>& flows) {
+    const std::size_t L = links.size();
+    const std::vector<index_t>& nodes = b.order;
+    // Out-adjacency by counting sort on tail (node-indexed arrays, reset over the node set only).
+    for (index_t v : nodes) {
+        out_first_[v] = 0;
+        indeg_[v] = 0;
+    }
+    for (std::size_t q = 0; q < L; ++q) {
+        ++out_first_[net_.tail[links[q]]];
+        ++indeg_[net_.head[links[q]]];
+    }
+    // Exclusive prefix sums over the node set, in node-set order (positions are arbitrary but
+    // each node gets a private range).
+    index_t acc = 0;
+    for (index_t v : nodes) {
+        const index_t c = out_first_[v];
+        out_first_[v] = acc;
+        acc += c;
+    }
+    out_link_.resize(L);
+    // out_first_[v] now points at the next free slot of v; after filling, at the end of its range.
+    for (std::size_t q = 0; q < L; ++q) out_link_[out_first_[net_.tail[links[q]]]++] = static_cast<index_t>(q);
+    // Kahn's algorithm. The range of v is [out_first_[v] - outdeg(v), out_first_[v]); recover the
+    // start from the end by walking back over entries whose tail is v.
+    new_order_.clear();
+    new_order_.push_back(b.origin);
+    if (indeg_[b.origin] != 0)
+        throw std::logic_error("Algorithm B: a bush link enters its origin");
+    for (std::size_t qi = 0; qi < new_order_.size(); ++qi) {
+        const index_t i = new_order_[qi];
+        index_t end = out_first_[i];
+        for (index_t s = end; s > 0 && net_.tail[links[out_link_[s - 1]]] == i; --s) {
+            const index_t j = net_.head[links[out_link_[s - 1]]];
+            if (--indeg_[j] == 0) new_order_.push_back(j);
+        }
+    }
+    if (new_order_.size() != nodes.size())
+        throw std::logic_error("Algorithm B: bush is not acyclic or does not span its nodes (internal error)");
+    // Incoming lists by head position.
+    const std::size_t N = new_order_.size();
+    for (std::size_t k = 0; k < N; ++k) pos_[new_order_[k]] = static_cast<index_t>(k);
+    new_in_first_.assign(N + 1, 0);
+    for (std::size_t q = 0; q < L; ++q) ++new_in_first_[pos_[net_.head[links[q]]] + 1];
+    for (std::size_t k = 0; k < N; ++k) new_in_first_[k + 1] += new_in_first_[k];
+    new_in_link_.resize(L);
+    new_in_tail_.resize(L);
+    new_in_flow_.resize(L);
+    // Fill using out_first_ as a cursor store is not possible (it is node-indexed); use indeg_
+    // (all zero now) as per-node fill counters.
+    for (std::size_t q = 0; q < L; ++q) {
+        const index_t a = links[q];
+        const index_t h = net_.head[a];
+        const index_t slot = new_in_first_[pos_[h]] + indeg_[h]++;
+        new_in_link_[slot] = a;
+        new_in_tail_[slot] = net_.tail[a];
+        new_in_flow_[slot] = flows[q];
+    }
+    for (index_t v : new_order_) indeg_[v] = 0;
+    b.order.swap(new_order_);
+    b.in_first.swap(new_in_first_);
+    b.in_link.swap(new_in_link_);
+    b.in_tail.swap(new_in_tail_);
+    b.in_flow.swap(new_in_flow_);
+}
+
+// ------------------------------------------------------------------------------------------------
+
+// ------------------------------------------------------------------------------------------------
+// Shortest-path costs for the gap, warm-started from the bushes. A bush's shortest-path labels
+// are costs of real paths, so they are upper bounds on the network distances; one pass over the
+// links leaving the bush's nodes lowers every label a link can improve, and a label-correcting
+// search (binary heap, lazy deletion) from the lowered nodes finishes the job. The result is the
+// exact network distance: on a shortest path to any node, the first node whose label were still
+// too high would have a predecessor with an exact label whose outgoing links were relaxed after
+// its last change (in the pass, or when it was popped). Near equilibrium the bushes contain the
+// shortest paths and the search has little or nothing to do, which makes this several times
+// cheaper than a Dijkstra search per origin. Zones rule as everywhere: zones other than the
+// origin are never expanded.
+
+double BushSolver::bush_shortest_path_cost(const Bush& b, SpWorkspace& ws) const {
+    const double* c = cost_[b.cls].data();
+    double* d = ws.dist.data();
+    const index_t o = b.origin;
+    const std::size_t N = b.order.size();
+    d[o] = 0.0;
+    for (std::size_t k = 1; k < N; ++k) {
+        double bs = kInf;
+        for (index_t p = b.in_first[k], hi = b.in_first[k + 1]; p < hi; ++p)
+            bs = std::min(bs, d[b.in_tail[p]] + c[b.in_link[p]]);
+        d[b.order[k]] = bs;
+    }
+    const StarView& fs = net_.forward;
+    const index_t first_thru = net_.first_thru_node;
+    auto& heap = ws.heap;
+    heap.clear();
+    auto relax = [&](index_t i) {
+        const double di = d[i];
+        for (index_t e = fs.first[i], end = fs.first[i + 1]; e < end; ++e) {
+            const index_t j = fs.other[e];
+            const double nd = di + c[fs.link[e]];
+            if (nd < d[j]) {
+                d[j] = nd;
+                heap.emplace_back(nd, j);
+                std::push_heap(heap.begin(), heap.end(), std::greater<>());
+            }
+        }
+    };
+    // Every node reachable from the origin is a bush node, so d[] is valid wherever relax writes.
+    for (std::size_t k = 0; k < N; ++k) {
+        const index_t i = b.order[k];
+        if (i < first_thru && i != o) continue;
+        relax(i);
+    }
+    while (!heap.empty()) {
+        std::pop_heap(heap.begin(), heap.end(), std::greater<>());
+        const auto [key, i] = heap.back();
+        heap.pop_back();
+        if (key > d[i] || (i < first_thru && i != o)) continue;  // stale, or a zone
+        relax(i);
+    }
+    double sp = 0.0;
+    for (std::size_t i = 0; i < b.dest.size(); ++i) sp += b.dest_demand[i] * d[b.dest[i]];
+    return sp;
+}
+
+double BushSolver::shortest_path_cost() {
+    const std::int64_t nb = static_cast<std::int64_t>(bushes_.size());
+    const int T = static_cast<int>(std::min<std::int64_t>(engine_.threads(), std::max<std::int64_t>(nb, 1)));
+    if (static_cast<int>(sp_ws_.size()) < T) {
+        sp_ws_.resize(static_cast<std::size_t>(T));
+        for (auto& ws : sp_ws_) ws.dist.assign(static_cast<std::size_t>(pb_.n), kInf);
+    }
+    std::vector<double> per_bush(static_cast<std::size_t>(nb), 0.0);
+    static_parallel_for(nb, T, opt_.keep_going, [&](int w, std::int64_t i) {
+        per_bush[static_cast<std::size_t>(i)] =
+            bush_shortest_path_cost(bushes_[static_cast<std::size_t>(i)], sp_ws_[static_cast<std::size_t>(w)]);
+    });
+    double total = 0.0;
+    for (double x : per_bush) total += x;  // in bush order: independent of the thread count
+    return total;
+}
+
+AssignmentResult BushSolver::run() {
+    Stopwatch clock;
+    const int K = pb_.num_classes();
+    initialise();
+    std::vector<std::vector<double>> class_flow(K, std::vector<double>(v_.size(), 0.0));
+    bool out_of_time = false;
+    auto time_up = [&]() { return clock.seconds() >= opt_.time_limit; };
+    for (int it = 1;; ++it) {
+        const double start = clock.seconds();
+        // Improve every bush and equilibrate it once, then sweep flow shifts over all bushes
+        // until every bush is equilibrated or the sweep budget is spent.
+        for (Bush& b : bushes_) {
+            improve(b);
+            scan(b);
+            shift(b);
+            poll();
+            if (time_up()) { out_of_time = true; break; }
+        }
+        double d0 = -1;
+        for (int sweep = 0; sweep < opt_.bush_inner_sweeps && !out_of_time; ++sweep) {
+            bool any = false;
+            double dmax = 0;
+            for (Bush& b : bushes_) {
+                const double d = scan(b);
+                dmax = std::max(dmax, d);
+                if (d > 0.0) {
+                    shift(b);
+                    any = true;
+                }
+                poll();
+                if (time_up()) { out_of_time = true; break; }
+            }
+            if (d0 < 0) d0 = dmax;
+            if (!any) break;
+            if (dmax < opt_.bush_sweep_reduction * d0) break;
+        }
+        // Exact link flows from the bushes, then the gap at that state.
+        recompute_link_flows(class_flow);
+        const double sptc = shortest_path_cost();
+        double tstc = 0.0;
+        for (int k = 0; k < K; ++k)
+            for (std::size_t a = 0; a < v_.size(); ++a) tstc += class_flow[k][a] * cost_[k][a];
+        const double gap = sptc > 0.0 ? (tstc - sptc) / sptc : (tstc > 0.0 ? kInf : 0.0);
+        res_.gap_history.push_back(gap);
+        res_.iteration_seconds.push_back(clock.seconds() - start);
+        res_.iterations = it;
+        bool stop = true;
+        if (gap <= opt_.target_gap) {
+            res_.converged = true;
+            res_.stop_reason = "converged";
+        } else if (opt_.on_iteration && !opt_.on_iteration(it, gap)) {
+            res_.stop_reason = "cancelled";
+        } else if (it >= opt_.max_iterations) {
+            res_.stop_reason = "max_iterations";
+        } else if (out_of_time || time_up()) {
+            res_.stop_reason = "time_limit";
+        } else {
+            stop = false;
+        }
+        if (stop) {
+            finish_result(pb_, class_flow, sptc, res_);
+            return std::move(res_);
+        }
+    }
+}
+
+}  // namespace
+
+AssignmentResult assign_bush(const Problem& pb, const AssignmentOptions& options) {
+    BushSolver solver(pb, options);
+    return solver.run();
+}
+
+}  // namespace smartcore::detail
