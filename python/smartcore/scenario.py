@@ -69,9 +69,10 @@ class BaselineScenario:
         ]
         if to_h is not None:
             free = float((res.link_flows * net.free_flow_time).sum())
+            trips = max(sum(res.assigned_demand.values()), 1e-300)
             lines.append(f"  travel time  {res.tstt * to_h:,.1f} veh-h in total "
-                         f"({res.tstt / max(res.assigned_demand.get('car', demand_total), 1e-300) * to_h * 60:.2f} "
-                         f"min per trip; {res.tstt / free - 1:+.1%} vs free flow)")
+                         f"({res.tstt / trips * to_h * 60:.2f} min per trip; "
+                         f"{res.tstt / free - 1:+.1%} vs free flow)")
         else:
             lines.append(f"  TSTT         {res.tstt:,.6g} veh x {time_unit or 'time unit'}")
         if res.unassigned_demand > 0:
