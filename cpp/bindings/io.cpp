@@ -43,8 +43,11 @@ py::tuple scan_tntp_trips_py(std::string_view text, std::int64_t first_line, cha
     }
     const auto n = static_cast<py::ssize_t>(t.line.size());
     auto err = error_tuple(t.error);
+    const auto b = static_cast<py::ssize_t>(t.block_line.size());
     return py::make_tuple(to_numpy(std::move(t.origin), {n}), to_numpy(std::move(t.destination), {n}),
-                          to_numpy(std::move(t.value), {n}), to_numpy(std::move(t.line), {n}), err);
+                          to_numpy(std::move(t.value), {n}), to_numpy(std::move(t.line), {n}),
+                          to_numpy(std::move(t.block_origin), {b}),
+                          to_numpy(std::move(t.block_line), {b}), err);
 }
 
 }  // namespace
@@ -56,7 +59,7 @@ void register_io(py::module_& m) {
           "error) where error is None or (kind, line, column, token).");
     m.def("scan_tntp_trips", &scan_tntp_trips_py, py::arg("text"), py::arg("first_line"),
           py::arg("comment") = '~',
-          "TNTP trips body -> (origin, destination, value, line, error).");
+          "TNTP trips body -> (origin, destination, value, line, block_origin, block_line, error).");
 }
 
 }  // namespace smartcore::bind

@@ -105,6 +105,8 @@ TripsTable scan_tntp_trips(std::string_view text, std::int64_t first_line, char 
                 return false;
             }
             have_origin = true;
+            t.block_origin.push_back(origin);
+            t.block_line.push_back(line_no);
             return true;
         }
         if (!have_origin) {

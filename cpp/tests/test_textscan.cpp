@@ -58,6 +58,8 @@ TEST_CASE("trips: several pairs per line, tabs, Origin with tab") {
     CHECK((t.destination == std::vector<double>{1, 2, 2, 3, 1}));
     CHECK((t.value == std::vector<double>{0.0, 100.0, 12.6, 4.5, 7}));
     CHECK((t.line == std::vector<std::int64_t>{2, 2, 3, 3, 6}));
+    CHECK((t.block_origin == std::vector<double>{1, 2}));
+    CHECK((t.block_line == std::vector<std::int64_t>{1, 5}));
 }
 
 TEST_CASE("trips: malformed inputs are reported, not crashed on") {

@@ -37,6 +37,8 @@ NumericTable scan_numeric_table(std::string_view text, std::int64_t first_line, 
 struct TripsTable {
     std::vector<double> origin, destination, value;  // one entry per pair, as written
     std::vector<std::int64_t> line;                  // 1-based line of each pair
+    std::vector<double> block_origin;                // every "Origin o" block, empty ones too
+    std::vector<std::int64_t> block_line;            // 1-based line of each "Origin o"
     ScanError error;
 };
 

@@ -378,7 +378,7 @@ def read_trips(path: PathLike, network: Network | None = None, *, name: str | No
 
     lines = text.split("\n")
     body = text[_offset_of_line(text, start):]
-    org, dst, val, ln, err = _core.scan_tntp_trips(body, start + 1)
+    org, dst, val, ln, block_origin, block_line, err = _core.scan_tntp_trips(body, start + 1)
     if err is not None:
         kind, line, column, token = err
         token = token.decode("utf-8", "replace")
@@ -402,16 +402,12 @@ def read_trips(path: PathLike, network: Network | None = None, *, name: str | No
         return values.astype(np.int64) - 1
 
     # Origins are checked on their own "Origin o" lines (an empty block must be valid too).
-    for m_origin in re.finditer(r"^[ \t]*origin[ \t]*([^\s~;]*)", body, re.IGNORECASE | re.MULTILINE):
-        tok = m_origin.group(1)
-        try:
-            o_val = float(tok)
-        except ValueError:
-            o_val = float("nan")
-        if not (o_val == int(o_val) if np.isfinite(o_val) else False) or not 1 <= o_val <= n_zones:
-            line = start + 1 + body.count("\n", 0, m_origin.start())
-            raise FormatError(f"origin {tok!r} is not a zone: zones are 1..{n_zones}", path=path,
-                              line=line, field="origin")
+    bad = np.flatnonzero((block_origin != np.round(block_origin)) | (block_origin < 1)
+                         | (block_origin > n_zones))
+    if len(bad):
+        k = int(bad[0])
+        raise FormatError(f"origin {block_origin[k]:g} is not a zone: zones are 1..{n_zones}",
+                          path=path, line=int(block_line[k]), field="origin")
     o_idx = check_zone(org, "origin")
     d_idx = check_zone(dst, "destination")
     bad = np.flatnonzero(~np.isfinite(val) | (val < 0))
@@ -420,9 +416,9 @@ def read_trips(path: PathLike, network: Network | None = None, *, name: str | No
         raise FormatError(f"trips {val[k]} for {o_idx[k] + 1}->{d_idx[k] + 1} must be finite and >= 0",
                           path=path, line=int(ln[k]), field="trips")
     flat = o_idx * n_zones + d_idx
-    uniq, first, counts = np.unique(flat, return_index=True, return_counts=True)
-    if (counts > 1).any():
-        dup = uniq[counts > 1][0]
+    counts = np.bincount(flat, minlength=n_zones * n_zones)
+    if len(flat) and counts.max() > 1:
+        dup = int(np.argmax(counts > 1))
         where = np.flatnonzero(flat == dup)
         raise FormatError(f"OD pair {o_idx[where[0]] + 1}->{d_idx[where[0]] + 1} repeated (first on "
                           f"line {int(ln[where[0]])})", path=path, line=int(ln[where[1]]),
