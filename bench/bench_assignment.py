@@ -232,6 +232,10 @@ def test_time_to_gap(benchmark, tool, name, gap):
 
 # ------------------------------------------------------------------------------------------------
 if __name__ == "__main__":  # a plain table without pytest-benchmark
+    from pathlib import Path
+
+    default_data = Path(__file__).resolve().parents[2] / "shared" / "data" / "tntp"
+    os.environ.setdefault("SMARTCORE_DATA", str(default_data))
     for name in NETWORKS:
         for tool, make in RUNNERS.items():
             try:

@@ -46,8 +46,8 @@
 // threads speed up the initial trees and the gap evaluation only.
 #include <algorithm>
 #include <cmath>
-#include <limits>
 #include <functional>
+#include <limits>
 #include <stdexcept>
 #include <utility>
 
