@@ -20,10 +20,26 @@ Members of each group
                    kernel before timing
 
 ``extra_info["evaluations_per_s"]`` is intersections evaluated per second (from the mean time).
+
+TRANSYT-style model (smartcore.signals.transyt), beside the straightforward numpy implementation of
+the same model in ``bench/transyt_numpy.py`` (checked equal before timing)
+    transyt-eval-1024   network evaluation of the 32 x 32 grid at a common 90 s cycle, 1-s
+                        steps, each approach fed by its upstream neighbour's through flow
+                        (300 m, 21.6 s): ``evaluations_per_s`` = network evaluations per second
+    transyt-opt-1024    offset hill climb on the same grid: the kernel's incremental moves
+                        (optimise_network, one climb, offsets only) against numpy re-evaluating
+                        the network for every move (stopped after a fixed number of moves);
+                        ``moves_per_s`` = moves evaluated per second
+
+    python -m pytest bench/bench_signals.py --benchmark-only -k transyt --benchmark-group-by=group
+
 Machines here are shared: read ratios within a group, not absolute times.
 """
 
 from __future__ import annotations
+
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -31,6 +47,10 @@ import pytest
 from smartcore import _core, datasets
 from smartcore import signals as sg
 from smartcore.signals import Approach, Intersection, LaneGroup, Movement, Phase, SignalPlan
+from smartcore.signals.transyt import Feeds, evaluate_network, optimise_network
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import transyt_numpy  # noqa: E402
 
 _RP = np.array([0.333, 0.667, 1.000, 1.333, 1.667, 2.000])
 _FPA = np.array([1.00, 0.93, 1.00, 1.15, 1.00, 1.00])
@@ -180,3 +200,94 @@ def test_numpy(benchmark, case: str) -> None:  # noqa: ANN001
     benchmark.group = case
     benchmark(numpy_evaluate, a, a["green_s"], plan.analysis_period_h)
     _record(benchmark, plan)
+
+
+# ------------------------------------------------------------------------------ TRANSYT-style model
+_GRID: dict[str, tuple[SignalPlan, Feeds]] = {}
+
+
+def transyt_grid(side: int = 32) -> tuple[SignalPlan, Feeds]:
+    """The bench grid at a common 90 s cycle, every approach fed by its upstream neighbour."""
+    key = f"grid-{side}"
+    if key in _GRID:
+        return _GRID[key]
+    plan = sg.optimise_timings(grid_plan(side), cycle_s=90.0).plan
+    index = {}
+    k = 0
+    for it in plan:
+        for g in it.lane_groups:
+            index[(it.id, g.name)] = k
+            k += 1
+
+    def through_group(it: Intersection, approach: str) -> LaneGroup:
+        return next(g for g in it.lane_groups if g.name.startswith(approach) and "T" in g.name[1:])
+
+    records = []
+    step = {"N": (-1, 0), "S": (1, 0), "W": (0, -1), "E": (0, 1)}  # where the upstream neighbour lies
+    for i, it in enumerate(plan):
+        r, c = divmod(i, side)
+        for approach, (dr, dc) in step.items():
+            ur, uc = r + dr, c + dc
+            if not (0 <= ur < side and 0 <= uc < side):
+                continue
+            up = plan[ur * side + uc]
+            src = through_group(up, approach)
+            through = sum(m.flow_vph for m in src.movements if m.turn == "through")
+            share = through / float(src.flow_vph)
+            dst = through_group(it, approach)
+            records.append((it.id, dst.name, up.id, src.name, share, 300.0 / 13.9))
+    feeds = Feeds.from_records(plan, records)
+    a = plan.arrays()
+    ev = evaluate_network(plan, feeds)
+    ref = transyt_numpy.evaluate(a, feeds.arrays(len(a["flow_vph"])), a["green_s"], a["offset_s"])
+    np.testing.assert_allclose(ev.groups["pi"], ref["pi"], rtol=1e-6, atol=1e-7)
+    _GRID[key] = (plan, feeds)
+    return plan, feeds
+
+
+def test_transyt_eval_kernel(benchmark) -> None:  # noqa: ANN001
+    plan, feeds = transyt_grid()
+    benchmark.group = "transyt-eval-1024"
+    benchmark(evaluate_network, plan, feeds)
+    benchmark.extra_info["intersections"] = len(plan)
+    if benchmark.stats and benchmark.stats.stats.mean > 0:
+        benchmark.extra_info["evaluations_per_s"] = 1.0 / benchmark.stats.stats.mean
+
+
+def test_transyt_eval_numpy(benchmark) -> None:  # noqa: ANN001
+    plan, feeds = transyt_grid()
+    a = plan.arrays()
+    fa = feeds.arrays(len(a["flow_vph"]))
+    benchmark.group = "transyt-eval-1024"
+    benchmark.pedantic(transyt_numpy.evaluate, args=(a, fa, a["green_s"], a["offset_s"]), rounds=3,
+                       iterations=1)
+    benchmark.extra_info["intersections"] = len(plan)
+    if benchmark.stats and benchmark.stats.stats.mean > 0:
+        benchmark.extra_info["evaluations_per_s"] = 1.0 / benchmark.stats.stats.mean
+
+
+def test_transyt_optimise_kernel(benchmark) -> None:  # noqa: ANN001
+    plan, feeds = transyt_grid()
+    benchmark.group = "transyt-opt-1024"
+    res = benchmark.pedantic(optimise_network, args=(plan, feeds),
+                             kwargs=dict(splits=False, restarts=1, threads=1, max_sweeps=2), rounds=3,
+                             iterations=1)
+    assert res.pi <= res.pi_start
+    benchmark.extra_info["moves"] = res.moves
+    benchmark.extra_info["pi_start"] = res.pi_start
+    benchmark.extra_info["pi"] = res.pi
+    if benchmark.stats and benchmark.stats.stats.mean > 0:
+        benchmark.extra_info["moves_per_s"] = res.moves / benchmark.stats.stats.mean
+
+
+def test_transyt_optimise_numpy(benchmark) -> None:  # noqa: ANN001
+    plan, feeds = transyt_grid()
+    a = plan.arrays()
+    fa = feeds.arrays(len(a["flow_vph"]))
+    moves = 6
+    benchmark.group = "transyt-opt-1024"
+    out = benchmark.pedantic(transyt_numpy.hill_climb_offsets, args=(a, fa, a["green_s"], a["offset_s"]),
+                             kwargs=dict(max_moves=moves), rounds=1, iterations=1)
+    benchmark.extra_info["moves"] = out[2]
+    if benchmark.stats and benchmark.stats.stats.mean > 0:
+        benchmark.extra_info["moves_per_s"] = out[2] / benchmark.stats.stats.mean

@@ -284,3 +284,101 @@ def test_best_common_cycle_minimises_hcm_delay() -> None:
     assert 25.0 < best < 100.0  # an interior minimum: delay grows for short and long cycles
     with pytest.raises(InputError):
         sg.best_common_cycle(plan, (100.0, 40.0))
+
+
+# ------------------------------------------------------------------------------ permitted lefts
+def _sat_lt(v_o: float, tc: float = 4.5, tf: float = 2.5) -> float:
+    return v_o * math.exp(-v_o * tc / 3600) / (1 - math.exp(-v_o * tf / 3600)) if v_o > 0 else 3600 / tf
+
+
+def test_permitted_left_single_lane_opposed_by_single_lane() -> None:
+    # HCM 2000 Appendix C, single-lane approach opposed by a single lane, evaluated by hand:
+    # C = 90, G = g = g_o = 40, t_L = 4, v_LT = 100 (P_LT = 0.2), v_o = 500 (P_LTo = 0.1)
+    r = sg.permitted_left_factor(90.0, 40.0, 40.0, left_flow_vph=100.0, left_share=0.2, opp_flow_vph=500.0,
+                                 lost_time_s=4.0, opp_left_share=0.1)
+    ltc = 100 * 90 / 3600
+    g_f = 40 * math.exp(-0.860 * ltc ** 0.629) - 4
+    volc = 500 * 90 / 3600
+    qro = 1 - 40 / 90
+    g_q = 4.943 * volc ** 0.762 * qro ** 1.061 - 4
+    g_u = 40 - g_q
+    n = (g_q - g_f) / 2
+    e_l2 = (1 - 0.9 ** n) / 0.1
+    e_l1 = 1900 / _sat_lt(500)
+    f_m = g_f / 40 + (g_q - g_f) / 40 / (1 + 0.2 * (e_l2 - 1)) + g_u / 40 / (1 + 0.2 * (e_l1 - 1))
+    assert r["g_f"] == pytest.approx(g_f) and r["g_q"] == pytest.approx(g_q)
+    assert r["g_u"] == pytest.approx(g_u)
+    assert r["e_l1"] == pytest.approx(e_l1) and r["e_l2"] == pytest.approx(e_l2)
+    assert r["f_lt"] == pytest.approx(f_m) and r["f_m"] == pytest.approx(f_m)
+    assert 0.5 < r["f_lt"] < 1.0
+    # no opposing left turners: E_L2 is the limit n (the left-turner waits for the whole queue)
+    r0 = sg.permitted_left_factor(90.0, 40.0, 40.0, left_flow_vph=100.0, left_share=0.2, opp_flow_vph=500.0,
+                                  lost_time_s=4.0, opp_left_share=0.0)
+    assert r0["e_l2"] == pytest.approx(n)
+    assert r0["f_lt"] < r["f_lt"]
+
+
+def test_permitted_left_multilane_shared_and_exclusive() -> None:
+    # two-lane shared group opposed by two lanes (v_o = 800, f_LUo = 0.952), C = 100, G = g = 45, t_L = 4
+    kw = dict(left_flow_vph=60.0, left_share=0.06, opp_flow_vph=800.0, lost_time_s=4.0, lanes=2, opp_lanes=2,
+              opp_lane_util=0.952)
+    r = sg.permitted_left_factor(100.0, 45.0, 45.0, **kw)
+    ltc = 60 * 100 / 3600
+    g_f = 45 * math.exp(-0.882 * ltc ** 0.717) - 4
+    volc = 800 * 100 / (3600 * 2 * 0.952)
+    qro = 1 - 45 / 100
+    g_q = volc * qro / (0.5 - volc * (1 - qro) / 45) - 4
+    g_u = 45 - g_q
+    e_l1 = 1900 / _sat_lt(800)
+    fs = (875 - 0.625 * 800) / 1000
+    p_l = 0.06 * (1 + (2 - 1) * 45 / (fs * g_u + 4.24))
+    f_m = max(2 * (1 + p_l) / 45, g_f / 45 + g_u / 45 / (1 + p_l * (e_l1 - 1)))
+    assert r["p_l"] == pytest.approx(p_l)
+    assert r["f_m"] == pytest.approx(f_m)
+    assert r["f_lt"] == pytest.approx((f_m + 0.91) / 2)
+    # exclusive permitted left lane: g_f = 0, P_L = 1, f_LT = f_m
+    ex = sg.permitted_left_factor(100.0, 45.0, 45.0, left_flow_vph=60.0, left_share=1.0, opp_flow_vph=800.0,
+                                  lost_time_s=4.0, exclusive=True, opp_lanes=2, opp_lane_util=0.952)
+    fm_ex = max(2 * 2 / 45, g_u / 45 / (1 + (e_l1 - 1)))
+    assert ex["g_f"] == 0 and ex["f_lt"] == pytest.approx(fm_ex)
+    # an opposing queue that never clears leaves the sneakers: f = f_min
+    sat = sg.permitted_left_factor(100.0, 45.0, 45.0, left_flow_vph=60.0, left_share=1.0, opp_flow_vph=2000.0,
+                                   lost_time_s=4.0, exclusive=True, opp_lanes=2)
+    assert sat["f_lt"] == pytest.approx(2 * 2 / 45)
+    # no left turns: no adjustment
+    assert sg.permitted_left_factor(90.0, 40.0, 40.0, left_flow_vph=0.0, left_share=0.0,
+                                    opp_flow_vph=500.0)["f_lt"] == 1.0
+    with pytest.raises(InputError):
+        sg.permitted_left_factor(90.0, 40.0, 0.0, left_flow_vph=10.0, left_share=0.1, opp_flow_vph=500.0)
+
+
+def test_permitted_left_plan_iterates_with_timings() -> None:
+    def groups(prefix: str, flows: tuple[float, float, float]) -> LaneGroup:
+        mv = tuple(Movement(t, v) for t, v in zip(("left", "through", "right"), flows))
+        if prefix not in "NS":
+            return LaneGroup(prefix, mv, 2, 3400.0)
+        return LaneGroup(prefix, mv, 1, 1500.0, opposed_by=("S" if prefix == "N" else "N",),
+                         unopposed_saturation_flow_vph=1700.0)
+    gs = {"N": groups("N", (80, 250, 40)), "S": groups("S", (60, 220, 50)), "E": groups("E", (0, 700, 50)),
+          "W": groups("W", (0, 650, 60))}
+    it = Intersection("X", tuple(Approach(k, (g,)) for k, g in gs.items()),
+                      (Phase("EW", ("E", "W")), Phase("NS", ("N", "S"))))
+    plan = SignalPlan([it])
+    res = sg.optimise_timings(plan)
+    # the returned saturation flows are (within the tolerance) those of Appendix C at the new timings
+    again = sg.apply_permitted_left(res.plan)
+    np.testing.assert_allclose(again.arrays()["sat_flow_vph"], res.plan.arrays()["sat_flow_vph"], rtol=2e-3)
+    s_n = res.plan["X"].lane_group("N").saturation_flow_vph
+    assert s_n < 1700.0
+    # and equal to unopposed x f_LT computed directly at those timings
+    p = res.plan["X"]
+    eff = sg.evaluate(res.plan).groups["eff_green_s"]
+    f = sg.permitted_left_factor(p.cycle_s, p.phases[1].green_s, eff[0], left_flow_vph=80.0,
+                                 left_share=80 / 370, opp_flow_vph=330.0, opp_eff_green_s=eff[1],
+                                 lost_time_s=p.phases[1].lost_time_s,
+                                 opp_left_share=60 / 330)["f_lt"]
+    assert again["X"].lane_group("N").saturation_flow_vph == pytest.approx(1700.0 * f)
+    with pytest.raises(InputError, match="opposed_by"):
+        Intersection("Y", (Approach("N", (LaneGroup("N", ("left",), 1, 1500.0, opposed_by=("Q",),
+                                                             unopposed_saturation_flow_vph=1600.0),)),),
+                     (Phase("p", ("N",)),))

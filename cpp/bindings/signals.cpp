@@ -3,77 +3,21 @@
 // A plan is passed as a dict of numpy arrays named as the PlanView fields (built by
 // smartcore.signals.plan.SignalPlan.arrays()); the dict keeps the arrays alive for the call.
 #include "pybind.hpp"
+#include "signals_plan.hpp"
 #include "smartcore/signals.hpp"
 
 #include <cmath>
 #include <cstdint>
+#include <vector>
 
 namespace smartcore::bind {
+
+// TRANSYT-style model and optimiser (signals_transyt.cpp).
+void register_signals_transyt(py::module_& m);
 
 namespace {
 
 using namespace smartcore::signals;
-
-// Arrays of a plan dict, checked for dtype and dimension (carray's cast rejects wrong dtypes).
-struct PlanArrays {
-    carray<index_t> phase_first, group_first, serve_first, serve_phase;
-    carray<double> yellow_s, all_red_s, lost_s, min_green_s, max_green_s, cycle_min_s, cycle_max_s;
-    carray<double> flow_vph, sat_flow_vph, k, upstream_i, initial_queue_veh;
-    carray<std::int32_t> arrival_type;
-
-    template <class T>
-    static carray<T> get(const py::dict& d, const char* key) {
-        if (!d.contains(key)) raise_input(key, "missing from the plan arrays");
-        py::object o = d[key];
-        if (!py::isinstance<carray<T>>(o) ||
-            !py::array(o).dtype().is(py::dtype::of<T>()) ||
-            !(py::array(o).flags() & py::array::c_style))
-            raise_input(key, std::string("expected a C-contiguous numpy array of ") +
-                                 py::str(py::dtype::of<T>()).cast<std::string>());
-        return o.cast<carray<T>>();
-    }
-
-    explicit PlanArrays(const py::dict& d)
-        : phase_first(get<index_t>(d, "phase_first")),
-          group_first(get<index_t>(d, "group_first")),
-          serve_first(get<index_t>(d, "serve_first")),
-          serve_phase(get<index_t>(d, "serve_phase")),
-          yellow_s(get<double>(d, "yellow_s")),
-          all_red_s(get<double>(d, "all_red_s")),
-          lost_s(get<double>(d, "lost_s")),
-          min_green_s(get<double>(d, "min_green_s")),
-          max_green_s(get<double>(d, "max_green_s")),
-          cycle_min_s(get<double>(d, "cycle_min_s")),
-          cycle_max_s(get<double>(d, "cycle_max_s")),
-          flow_vph(get<double>(d, "flow_vph")),
-          sat_flow_vph(get<double>(d, "sat_flow_vph")),
-          k(get<double>(d, "k")),
-          upstream_i(get<double>(d, "upstream_i")),
-          initial_queue_veh(get<double>(d, "initial_queue_veh")),
-          arrival_type(get<std::int32_t>(d, "arrival_type")) {}
-
-    PlanView view() const {
-        PlanView v;
-        v.phase_first = bind::view(phase_first, "phase_first");
-        v.group_first = bind::view(group_first, "group_first");
-        v.serve_first = bind::view(serve_first, "serve_first");
-        v.serve_phase = bind::view(serve_phase, "serve_phase");
-        v.yellow_s = bind::view(yellow_s, "yellow_s");
-        v.all_red_s = bind::view(all_red_s, "all_red_s");
-        v.lost_s = bind::view(lost_s, "lost_s");
-        v.min_green_s = bind::view(min_green_s, "min_green_s");
-        v.max_green_s = bind::view(max_green_s, "max_green_s");
-        v.cycle_min_s = bind::view(cycle_min_s, "cycle_min_s");
-        v.cycle_max_s = bind::view(cycle_max_s, "cycle_max_s");
-        v.flow_vph = bind::view(flow_vph, "flow_vph");
-        v.sat_flow_vph = bind::view(sat_flow_vph, "sat_flow_vph");
-        v.k = bind::view(k, "k");
-        v.upstream_i = bind::view(upstream_i, "upstream_i");
-        v.initial_queue_veh = bind::view(initial_queue_veh, "initial_queue_veh");
-        v.arrival_type = bind::view(arrival_type, "arrival_type");
-        return v;
-    }
-};
 
 py::tuple timings_py(const py::dict& plan_arrays, int method, double target_x,
                      const carray<double>& fixed_cycle_s, const py::object& y_phase_in) {
@@ -201,6 +145,74 @@ py::dict lane_group_delay_py(const carray<double>& cycle_s, const carray<double>
     return out;
 }
 
+// Elementwise HCM 2000 Appendix C permitted-left factors. Every input is a 1-D array of one length
+// (the Python wrapper broadcasts); booleans and lane counts come as int32.
+py::dict permitted_left_py(const py::dict& a) {
+    auto get = [&](const char* key) -> carray<double> {
+        if (!a.contains(key)) raise_input(key, "missing");
+        return a[key].cast<carray<double>>();
+    };
+    auto geti = [&](const char* key) -> carray<std::int32_t> {
+        if (!a.contains(key)) raise_input(key, "missing");
+        return a[key].cast<carray<std::int32_t>>();
+    };
+    const carray<double> C = get("cycle_s"), G = get("green_s"), g = get("eff_green_s"),
+                         go = get("opp_eff_green_s"), tl = get("lost_time_s"), vlt = get("left_flow_vph"),
+                         plt = get("left_share"), vo = get("opp_flow_vph"), fluo = get("opp_lane_util"),
+                         plto = get("opp_left_share"), rpo = get("opp_platoon_ratio"),
+                         tc = get("critical_gap_s"), tf = get("follow_up_s"), sth = get("through_sat_flow"),
+                         sneak = get("sneakers");
+    const carray<std::int32_t> N = geti("lanes"), No = geti("opp_lanes"), excl = geti("exclusive");
+    const py::ssize_t n = C.ndim() == 1 ? C.shape(0) : -1;
+    auto vC = view(C, "cycle_s"), vG = view(G, "green_s", n), vg = view(g, "eff_green_s", n),
+         vgo = view(go, "opp_eff_green_s", n), vtl = view(tl, "lost_time_s", n),
+         vvlt = view(vlt, "left_flow_vph", n), vplt = view(plt, "left_share", n),
+         vvo = view(vo, "opp_flow_vph", n), vfluo = view(fluo, "opp_lane_util", n),
+         vplto = view(plto, "opp_left_share", n), vrpo = view(rpo, "opp_platoon_ratio", n),
+         vtc = view(tc, "critical_gap_s", n), vtf = view(tf, "follow_up_s", n),
+         vsth = view(sth, "through_sat_flow", n), vsn = view(sneak, "sneakers", n);
+    auto vN = view(N, "lanes", n), vNo = view(No, "opp_lanes", n), vex = view(excl, "exclusive", n);
+    const char* names[] = {"f_lt", "f_m", "f_min", "g_f", "g_q", "g_u", "g_diff", "e_l1", "e_l2", "p_l",
+                           "left_sat_flow_vph"};
+    std::vector<carray<double>> outs;
+    std::vector<Span<double>> o;
+    for (const char* name : names) {
+        outs.emplace_back(n);
+        o.push_back(view_mut(outs.back(), name));
+    }
+    {
+        py::gil_scoped_release release;  // reads the input views, writes its own outputs only
+        for (std::size_t i = 0; i < vC.size(); ++i) {
+            PermittedLeftInput in;
+            in.cycle_s = vC[i];
+            in.green_s = vG[i];
+            in.eff_green_s = vg[i];
+            in.opp_eff_green_s = vgo[i];
+            in.lost_time_s = vtl[i];
+            in.lanes = vN[i];
+            in.exclusive = vex[i] != 0;
+            in.left_flow_vph = vvlt[i];
+            in.left_share = vplt[i];
+            in.opp_flow_vph = vvo[i];
+            in.opp_lanes = vNo[i];
+            in.opp_lane_util = vfluo[i];
+            in.opp_left_share = vplto[i];
+            in.opp_platoon_ratio = vrpo[i];
+            in.critical_gap_s = vtc[i];
+            in.follow_up_s = vtf[i];
+            in.through_sat_flow = vsth[i];
+            in.sneakers = vsn[i];
+            const PermittedLeftFactor r = permitted_left_factor(in);
+            const double vals[] = {r.f_lt, r.f_m, r.f_min, r.g_f, r.g_q, r.g_u, r.g_diff, r.e_l1, r.e_l2, r.p_l,
+                                   r.left_sat_flow_vph};
+            for (std::size_t k = 0; k < o.size(); ++k) o[k][i] = vals[k];
+        }
+    }
+    py::dict out;
+    for (std::size_t k = 0; k < outs.size(); ++k) out[names[k]] = outs[k];
+    return out;
+}
+
 carray<std::int8_t> los_py(const carray<double>& delay_s) {
     auto d = view(delay_s, "delay_s");
     carray<std::int8_t> out(static_cast<py::ssize_t>(d.size()));
@@ -228,8 +240,11 @@ void register_signals(py::module_& m) {
           py::arg("flow_vph"), py::arg("sat_flow_vph"), py::arg("arrival_type"), py::arg("k"),
           py::arg("upstream_i"), py::arg("initial_queue_veh"), py::arg("analysis_period_h"),
           "Elementwise HCM 2000 lane-group delay terms -> dict of arrays.");
+    m.def("signals_permitted_left_factor", &permitted_left_py, py::arg("inputs"),
+          "HCM 2000 Appendix C permitted left-turn factors, elementwise -> dict of arrays.");
     m.def("signals_level_of_service", &los_py, py::arg("delay_s"),
           "HCM 2000 LOS codes 0..5 (A..F) by control delay; -1 for NaN.");
+    register_signals_transyt(m);
 }
 
 }  // namespace smartcore::bind

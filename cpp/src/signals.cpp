@@ -339,6 +339,88 @@ LaneGroupDelay hcm_lane_group_delay(double C, double g, double v, double s, std:
     return r;
 }
 
+PermittedLeftFactor permitted_left_factor(const PermittedLeftInput& in) {
+    auto need = [](bool ok, const char* field, const char* what) {
+        if (!ok) throw InputError(field, -1, std::string(field) + ": " + what);
+    };
+    need(in.cycle_s > 0.0 && std::isfinite(in.cycle_s), "cycle_s", "must be a finite number > 0");
+    need(in.eff_green_s > 0.0 && in.eff_green_s <= in.cycle_s * (1.0 + 1e-12), "eff_green_s",
+         "must lie in (0, C]");
+    need(finite_nonneg(in.green_s), "green_s", "must be a finite number >= 0");
+    need(finite_nonneg(in.opp_eff_green_s), "opp_eff_green_s", "must be a finite number >= 0");
+    need(finite_nonneg(in.lost_time_s), "lost_time_s", "must be a finite number >= 0");
+    need(in.lanes >= 1 && in.opp_lanes >= 1, "lanes", "lanes and opposing lanes must be >= 1");
+    need(finite_nonneg(in.left_flow_vph) && finite_nonneg(in.opp_flow_vph), "flow_vph",
+         "flows must be finite numbers >= 0");
+    need(in.left_share >= 0.0 && in.left_share <= 1.0, "left_share", "must lie in [0, 1]");
+    need(in.opp_left_share >= 0.0 && in.opp_left_share <= 1.0, "opp_left_share", "must lie in [0, 1]");
+    need(in.opp_lane_util > 0.0 && in.opp_lane_util <= 1.0, "opp_lane_util", "must lie in (0, 1]");
+    need(finite_nonneg(in.opp_platoon_ratio), "opp_platoon_ratio", "must be a finite number >= 0");
+    need(in.critical_gap_s > 0.0 && in.follow_up_s > 0.0 && in.through_sat_flow > 0.0, "critical_gap_s",
+         "critical gap, follow-up time and through saturation flow must be > 0");
+    need(finite_nonneg(in.sneakers), "sneakers", "must be a finite number >= 0");
+
+    PermittedLeftFactor r{};
+    const double C = in.cycle_s, g = in.eff_green_s, vo = in.opp_flow_vph;
+    // Gap-acceptance left-turn saturation flow through v_o and the through-car equivalent E_L1.
+    r.left_sat_flow_vph = vo > 0.0 ? vo * std::exp(-vo * in.critical_gap_s / 3600.0) /
+                                         (1.0 - std::exp(-vo * in.follow_up_s / 3600.0))
+                                   : 3600.0 / in.follow_up_s;
+    r.e_l1 = std::max(1.0, in.through_sat_flow / r.left_sat_flow_vph);
+    const double p_lt = in.exclusive ? 1.0 : in.left_share;
+    if (!(in.left_flow_vph > 0.0) || !(p_lt > 0.0)) {
+        r.f_lt = r.f_m = 1.0;
+        r.f_min = 0.0;
+        r.e_l2 = 1.0;
+        r.p_l = 0.0;
+        r.g_u = g;
+        return r;
+    }
+    const double G = in.green_s, tl = in.lost_time_s;
+    const bool single_opp = in.opp_lanes == 1;
+    const double ltc = in.left_flow_vph * C / 3600.0;
+    if (in.exclusive) {
+        r.g_f = 0.0;
+    } else if (in.lanes == 1) {
+        r.g_f = G * std::exp(-0.860 * std::pow(ltc, 0.629)) - tl;
+    } else {
+        r.g_f = G * std::exp(-0.882 * std::pow(ltc, 0.717)) - tl;
+    }
+    r.g_f = std::clamp(r.g_f, 0.0, g);
+    const double volc = vo * C / (3600.0 * in.opp_lanes * in.opp_lane_util);
+    const double go = in.opp_eff_green_s;
+    const double qro = std::max(1.0 - in.opp_platoon_ratio * go / C, 0.0);
+    if (single_opp) {
+        r.g_q = volc > 0.0 && qro > 0.0 ? 4.943 * std::pow(volc, 0.762) * std::pow(qro, 1.061) - tl : -tl;
+    } else {
+        // The opposing queue clears at (g_q + t_L) = v_olc qr_o / (0.5 - v_olc (1 - qr_o) / g_o);
+        // a non-positive denominator means it never clears within the green.
+        const double den = go > 0.0 ? 0.5 - volc * (1.0 - qro) / go : -1.0;
+        r.g_q = den > 0.0 ? volc * qro / den - tl : g;
+    }
+    r.g_q = std::clamp(r.g_q, 0.0, g);
+    r.g_u = r.g_q >= r.g_f ? g - r.g_q : g - r.g_f;
+    r.g_diff = single_opp ? std::max(r.g_q - r.g_f, 0.0) : 0.0;
+    const double n_opp_left = std::max((r.g_q - r.g_f) / 2.0, 0.0);
+    const double p_tho = 1.0 - in.opp_left_share;
+    // (1 - P_THo^n) / P_LTo tends to n as P_LTo -> 0 (no opposing left-turner opens a gap: the
+    // left-turner waits for all n opposing vehicles queued in g_q - g_f).
+    r.e_l2 = in.opp_left_share > 1e-12 ? std::max((1.0 - std::pow(p_tho, n_opp_left)) / in.opp_left_share, 1.0)
+                                       : std::max(n_opp_left, 1.0);
+    if (in.exclusive || in.lanes == 1) {
+        r.p_l = p_lt;
+    } else {
+        const double fs = std::max(0.0, (875.0 - 0.625 * vo) / 1000.0);
+        r.p_l = std::min(1.0, p_lt * (1.0 + (in.lanes - 1) * g / (fs * r.g_u + 4.24)));
+    }
+    r.f_min = in.sneakers * (1.0 + r.p_l) / g;
+    double fm = r.g_f / g + r.g_u / g / (1.0 + r.p_l * (r.e_l1 - 1.0));
+    if (single_opp) fm += r.g_diff / g / (1.0 + r.p_l * (r.e_l2 - 1.0));
+    r.f_m = std::min(1.0, std::max(r.f_min, fm));
+    r.f_lt = in.exclusive ? r.f_m : (r.f_m + 0.91 * (in.lanes - 1)) / in.lanes;
+    return r;
+}
+
 void effective_greens(const PlanView& plan, Span<const double> green_s, Span<double> eff_green_s) {
     if (green_s.size() != plan.num_phases()) fail("green_s", 0, "expected one entry per phase");
     if (eff_green_s.size() != plan.num_groups()) fail("eff_green_s", 0, "expected one entry per lane group");

@@ -372,4 +372,33 @@ TEST_CASE("bad input is rejected with the field named") {
     CHECK_THROWS(timings(b, {}, {8.0}), InputError);
 }
 
+TEST_CASE("HCM 2000 Appendix C permitted left: single lane opposed by a single lane, by hand") {
+    PermittedLeftInput in;
+    in.cycle_s = 90.0;
+    in.green_s = in.eff_green_s = in.opp_eff_green_s = 40.0;
+    in.lost_time_s = 4.0;
+    in.left_flow_vph = 100.0;
+    in.left_share = 0.2;
+    in.opp_flow_vph = 500.0;
+    in.opp_left_share = 0.1;
+    const PermittedLeftFactor r = permitted_left_factor(in);
+    const double ltc = 100.0 * 90.0 / 3600.0;
+    const double g_f = 40.0 * std::exp(-0.860 * std::pow(ltc, 0.629)) - 4.0;
+    const double volc = 500.0 * 90.0 / 3600.0, qro = 1.0 - 40.0 / 90.0;
+    const double g_q = 4.943 * std::pow(volc, 0.762) * std::pow(qro, 1.061) - 4.0;
+    const double s_lt = 500.0 * std::exp(-500.0 * 4.5 / 3600.0) / (1.0 - std::exp(-500.0 * 2.5 / 3600.0));
+    const double e_l1 = 1900.0 / s_lt, e_l2 = (1.0 - std::pow(0.9, (g_q - g_f) / 2.0)) / 0.1;
+    const double f_m = g_f / 40.0 + (g_q - g_f) / 40.0 / (1.0 + 0.2 * (e_l2 - 1.0)) +
+                       (40.0 - g_q) / 40.0 / (1.0 + 0.2 * (e_l1 - 1.0));
+    CHECK_NEAR(r.g_f, g_f, 1e-12);
+    CHECK_NEAR(r.g_q, g_q, 1e-12);
+    CHECK_NEAR(r.e_l1, e_l1, 1e-12);
+    CHECK_NEAR(r.e_l2, e_l2, 1e-12);
+    CHECK_NEAR(r.f_lt, f_m, 1e-12);
+    in.left_flow_vph = 0.0;
+    CHECK_NEAR(permitted_left_factor(in).f_lt, 1.0, 0.0);
+    in.eff_green_s = 0.0;
+    CHECK_THROWS(permitted_left_factor(in), InputError);
+}
+
 CHECK_MAIN()

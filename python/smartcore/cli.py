@@ -3,6 +3,7 @@
     smartcore info NETWORK            summary of a network (TNTP, GMNS folder, .osm, .osm.pbf)
     smartcore convert IN OUT          convert a network between formats (by OUT's name)
     smartcore route NETWORK ...       shortest paths, isochrones and skim matrices
+    smartcore signals optimize|report signal timings: TRANSYT-style optimisation, HCM reports
     smartcore assign NETWORK [TRIPS]  user-equilibrium traffic assignment
     smartcore run                     the main job on the embedded default city (Helsinki)
 
@@ -137,6 +138,103 @@ def cmd_run(args: argparse.Namespace) -> int:
     return 0 if result.assignment.converged else 1
 
 
+def cmd_signals(args: argparse.Namespace) -> int:
+    import time
+
+    from smartcore.signals import workflow
+    from smartcore.signals.report import format_report, intersection_report, lane_group_report
+
+    def progress(done: int, total: int, best: float) -> bool:
+        if sys.stderr.isatty():
+            print(f"\roptimising: {done}/{total} hill climbs, best PI {best:.3f} veh.h/h ", end="",
+                  file=sys.stderr, flush=True)
+        return True
+
+    opts = dict(restarts=args.restarts, seed=args.seed, threads=args.threads, offsets=not args.no_offsets,
+                splits=not args.no_splits) if args.action == "optimize" else {}
+    if args.action == "optimize":
+        started = time.perf_counter()
+        if args.sumo_net:
+            if args.network:
+                raise SmartcoreError("give either a NETWORK or --sumo-net, not both")
+            if not args.output.lower().endswith(".xml"):
+                raise SmartcoreError(f"-o {args.output}: SUMO timings are written as an additional file "
+                                     "(e.g. timings.add.xml)")
+            for f in [args.sumo_net, *args.routes]:
+                if not Path(f).is_file():
+                    raise SmartcoreError(f"{f}: no such file")
+            _, opt_feeds, res = workflow.optimise_sumo(args.sumo_net, args.routes, args.output,
+                                                       begin=args.begin, end=args.end, cycles=args.cycle,
+                                                       progress=progress, **opts)
+        else:
+            if not args.network:
+                raise SmartcoreError("give a NETWORK (path or dataset name, e.g. helsinki) or "
+                                     "--sumo-net NET --routes ROUTES")
+            net = _load(args.network, _units(args.units), args.download)
+            flows = workflow.link_flows(net, args.flows, capacity_fraction=args.flow_fraction)
+            _, opt_feeds, res = workflow.optimise_osm(net, args.output, flows_vph=flows, cycles=args.cycle,
+                                                      progress=progress, **opts)
+        if sys.stderr.isatty():
+            print(file=sys.stderr)
+        plan = res.plan
+        cycles = sorted({round(it.cycle_s, 1) for it in plan})
+        print(f"{len(plan)} signalised intersections, {len(opt_feeds)} platoon feeds; cycle "
+              f"{'/'.join(f'{c:g}' for c in cycles[:5])}{'...' if len(cycles) > 5 else ''} s; "
+              f"PI {res.pi_start:.3f} -> {res.pi:.3f} veh.h/h ({100 * res.improvement:.1f} % less) "
+              f"after {res.moves:,} moves in {time.perf_counter() - started:.1f} s")
+        if args.report:
+            lane_group_report(plan, opt_feeds).to_csv(args.report, index=False)
+            print(f"wrote the lane-group report to {args.report}")
+        print(f"wrote {'the best plan so far ' if res.cancelled else ''}to {args.output}")
+        return 130 if res.interrupted else 0
+
+    # report
+    feeds = None
+    topts: dict = {}
+    if args.sumo_net:
+        from smartcore.signals.sumo import SUMO_DISPERSION, feeds_from_sumo, from_sumo, read_timings
+
+        topts = dict(SUMO_DISPERSION)
+
+        if not args.routes:
+            raise SmartcoreError("--sumo-net needs --routes (the demand the report evaluates)")
+        signals = from_sumo(args.sumo_net, args.routes, begin=args.begin, end=args.end)
+        plan = read_timings(signals, args.tls) if args.tls else signals.plan
+        feeds = feeds_from_sumo(signals, args.sumo_net, args.routes, begin=args.begin, end=args.end)
+    elif args.network and args.network.lower().endswith(".json"):
+        from smartcore.signals.io import read_plan
+
+        plan, feeds = read_plan(args.network)
+    elif args.network:
+        from smartcore.signals.osm import from_network
+        from smartcore.signals.transyt import feeds_from_network
+
+        net = _load(args.network, _units(args.units), args.download)
+        plan = from_network(net, link_flow_vph=workflow.link_flows(net, args.flows,
+                                                                   capacity_fraction=args.flow_fraction))
+        feeds = feeds_from_network(plan, net)
+    else:
+        raise SmartcoreError("give a PLAN.json, a NETWORK, or --sumo-net NET --routes ROUTES")
+    print(format_report(intersection_report(plan, feeds, **topts), max_rows=args.max_rows))
+    if args.lane_groups:
+        print()
+        print(format_report(lane_group_report(plan, feeds, **topts), max_rows=args.max_rows))
+    if args.csv:
+        lane_group_report(plan, feeds, **topts).to_csv(args.csv, index=False)
+        print(f"wrote the lane-group report to {args.csv}")
+    if args.time_space:
+        from smartcore.signals.report import time_space_diagram
+
+        if not args.arterial:
+            raise SmartcoreError("--time-space needs --arterial ID1,ID2,... (intersections in order)")
+        ids = [s.strip() for s in args.arterial.split(",") if s.strip()]
+        pos, out_groups, in_groups = workflow.arterial_layout(plan, feeds, ids, speed_mps=args.speed / 3.6)
+        time_space_diagram(plan, ids, pos, outbound_groups=out_groups, inbound_groups=in_groups,
+                           speed_mps=args.speed / 3.6, path=args.time_space)
+        print(f"wrote the time-space diagram to {args.time_space}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="smartcore",
@@ -189,6 +287,49 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--threads", type=int, default=None, help="threads for --skim (default: all cores)")
     _add_network_options(p)
     p.set_defaults(func=cmd_route)
+
+    p = sub.add_parser("signals", help="optimise and report signal timings",
+                       description="Signal timings. 'optimize' minimises a TRANSYT-style performance "
+                                   "index (delay, with platoons between neighbouring signals) over the "
+                                   "common cycle, green splits and offsets; 'report' prints timings, "
+                                   "v/c, HCM 2000 delay and LOS and queues per intersection.")
+    ssub = p.add_subparsers(dest="action", metavar="ACTION", required=True)
+    for action in ("optimize", "report"):
+        sp = ssub.add_parser(action, help={"optimize": "optimise cycle, splits and offsets",
+                                           "report": "timings, v/c, delay, LOS and queues"}[action])
+        sp.add_argument("network", nargs="?", help="smartcore network (path or dataset name, e.g. helsinki)"
+                        + (" or a PLAN.json written by 'signals optimize'" if action == "report" else ""))
+        sp.add_argument("--sumo-net", help="SUMO .net.xml whose static traffic lights are used")
+        sp.add_argument("--routes", nargs="+", default=[], help="SUMO route/flow files (the demand)")
+        sp.add_argument("--begin", type=float, default=0.0, help="demand period start (s), default 0")
+        sp.add_argument("--end", type=float, default=3600.0, help="demand period end (s), default 3600")
+        sp.add_argument("--flows", help="CSV of link flows (from_node_id,to_node_id,flow_vph) for a NETWORK")
+        sp.add_argument("--flow-fraction", type=float, default=0.5,
+                        help="without --flows: estimate link flows as this fraction of capacity "
+                             "(default 0.5)")
+        _add_network_options(sp)
+        if action == "optimize":
+            sp.add_argument("-o", "--output", required=True,
+                            help="TIMINGS.add.xml (SUMO), PLAN.json, or a folder for GMNS signal tables")
+            sp.add_argument("--cycle", default="auto",
+                            help="common cycle: auto (every 5 s within the cycle bounds), keep, SECONDS "
+                                 "or LO:HI[:STEP] (default auto)")
+            sp.add_argument("--restarts", type=int, default=4,
+                            help="hill climbs at the best cycle (default 4)")
+            sp.add_argument("--seed", type=int, default=0, help="random seed of the restarts (default 0)")
+            sp.add_argument("--threads", type=int, default=None, help="threads (default: all cores)")
+            sp.add_argument("--no-offsets", action="store_true", help="keep the offsets")
+            sp.add_argument("--no-splits", action="store_true", help="keep the green splits")
+            sp.add_argument("--report", help="also write the lane-group report as CSV")
+        else:
+            sp.add_argument("--tls", help="with --sumo-net: timings from this tlLogic additional file")
+            sp.add_argument("--lane-groups", action="store_true", help="also print the lane-group table")
+            sp.add_argument("--csv", help="write the lane-group report as CSV")
+            sp.add_argument("--time-space", metavar="PNG", help="draw the time-space diagram of --arterial")
+            sp.add_argument("--arterial", help="intersection ids along the arterial, comma-separated")
+            sp.add_argument("--speed", type=float, default=50.0, help="progression speed (km/h), default 50")
+            sp.add_argument("--max-rows", type=int, default=None, help="print at most this many rows")
+    p.set_defaults(func=cmd_signals)
 
     p = sub.add_parser("run", help="run the main job on the default city",
                        description="The baseline scenario on the embedded default city (the "

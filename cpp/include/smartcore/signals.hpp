@@ -168,6 +168,76 @@ LaneGroupDelay hcm_lane_group_delay(double cycle_s, double eff_green_s, double f
                                     double upstream_i, double initial_queue_veh,
                                     double analysis_period_h);
 
+// --- HCM 2000 Chapter 16, Appendix C: permitted left turns ----------------------------------------
+//
+// Left turns that filter through the opposing flow (SUMO's minor green "g", a shared or exclusive
+// lane without a protected arrow) lose capacity that a saturation-flow table ignores: while the
+// opposing queue discharges, a left-turner at the head of a shared lane blocks it; afterwards it
+// waits for gaps in the unsaturated opposing flow. HCM 2000 Appendix C (Chapter 16) models the
+// permitted green as up to three periods:
+//
+//   g_f  before the first left-turner arrives (shared lanes only; 0 for an exclusive lane):
+//        multilane   g_f = G exp(-0.882 LTC^0.717) - t_L
+//        single lane g_f = G exp(-0.860 LTC^0.629) - t_L,    LTC = v_LT C / 3600 (left turns/cycle)
+//   g_q  while the opposing queue clears (lefts blocked):
+//        opposing multilane   g_q = v_olc qr_o / (0.5 - v_olc (1 - qr_o) / g_o) - t_L
+//        opposing single lane g_q = 4.943 v_olc^0.762 qr_o^1.061 - t_L
+//        v_olc = v_o C / (3600 N_o f_LUo) (opposing veh per lane per cycle),
+//        qr_o = max(1 - R_po g_o / C, 0) (opposing queue ratio, R_po its platoon ratio)
+//   g_u  the rest, lefts filtering through the unsaturated opposing flow: g_u = g - max(g_q, g_f)
+//
+// with left-turn through-car equivalents E_L1 during g_u and, opposed by a single lane, E_L2 =
+// max((1 - P_THo^n) / P_LTo, 1) during g_diff = max(g_q - g_f, 0) (opposing left-turners block
+// their own lane and open gaps; n = max((g_q - g_f) / 2, 0), P_THo = 1 - P_LTo; max(n, 1), the
+// limit, when P_LTo = 0). The proportion of
+// left turns in the lane P_L = P_LT [1 + (N - 1) g / (f_s g_u + 4.24)] with f_s = (875 - 0.625
+// v_o) / 1000 >= 0 (1 for an exclusive lane), and
+//
+//   f_m  = g_f / g + g_diff / g / (1 + P_L (E_L2 - 1)) + g_u / g / (1 + P_L (E_L1 - 1)),
+//          clamped to [f_min, 1] with f_min = n_s (1 + P_L) / g: the left-turners that clear at the
+//          end of each green ("sneakers"), n_s = 2 per cycle in HCM 2000
+//          (the g_diff term applies with a single-lane opposing approach only)
+//   f_LT = (f_m + 0.91 (N - 1)) / N   (shared lane group of N lanes),   f_LT = f_m (exclusive).
+//
+// E_L1, the through-car equivalent of a permitted left turn (HCM 2000 Exhibit C16-3 tabulates it
+// against v_o), is computed as s_th / s_lt with the gap-acceptance left-turn saturation flow
+//   s_lt = v_o exp(-v_o t_c / 3600) / (1 - exp(-v_o t_f / 3600))   (3600 / t_f when v_o = 0)
+// (Drew 1968; the form of HCM 2000 Eq. 17-3), critical gap t_c = 4.5 s, follow-up t_f = 2.5 s and
+// s_th = 1900 pc/h/ln, never below 1.
+struct PermittedLeftInput {
+    double cycle_s = 0.0;             // C
+    double green_s = 0.0;             // G: displayed green of the lane group (s)
+    double eff_green_s = 0.0;         // g: effective (permitted) green of the lane group (s)
+    double opp_eff_green_s = 0.0;     // g_o: effective green of the opposing lane groups (s)
+    double lost_time_s = 0.0;         // t_L: lost time of the lane group (s)
+    std::int32_t lanes = 1;           // N
+    bool exclusive = false;           // an exclusive left-turn lane group (else shared)
+    double left_flow_vph = 0.0;       // v_LT
+    double left_share = 0.0;          // P_LT: left turns / lane group flow (1 for exclusive)
+    double opp_flow_vph = 0.0;        // v_o: flow of the opposing approach (all its movements)
+    std::int32_t opp_lanes = 1;       // N_o
+    double opp_lane_util = 1.0;       // f_LUo
+    double opp_left_share = 0.0;      // P_LTo
+    double opp_platoon_ratio = 1.0;   // R_po (1.0: random arrivals, arrival type 3)
+    double critical_gap_s = 4.5;      // t_c for E_L1
+    double follow_up_s = 2.5;         // t_f for E_L1
+    double through_sat_flow = 1900.0; // s_th for E_L1 (pc/h/ln)
+    double sneakers = 2.0;            // n_s: left turns clearing after each green (HCM 2000: 2)
+};
+
+struct PermittedLeftFactor {
+    double f_lt;    // left-turn adjustment factor of the lane group
+    double f_m;     // factor of the lane from which lefts are made
+    double f_min;   // n_s (1 + P_L) / g
+    double g_f, g_q, g_u, g_diff;  // periods (s)
+    double e_l1, e_l2, p_l;
+    double left_sat_flow_vph;  // s_lt of the gap-acceptance model (veh/h)
+};
+
+// f_LT of HCM 2000 Appendix C (see above). Throws InputError for non-finite or negative inputs,
+// g <= 0, C <= 0 or lanes < 1. Without left turns (v_LT = 0 or P_LT = 0) f_LT = 1.
+PermittedLeftFactor permitted_left_factor(const PermittedLeftInput& in);
+
 // Outputs of evaluate_plan (all caller-owned).
 struct Evaluation {
     // per lane group [n_group]

@@ -8,8 +8,15 @@
 * :mod:`smartcore.signals.osm`: default plans for OpenStreetMap ``traffic_signals``
   (:func:`from_network`).
 * :mod:`smartcore.signals.maxband`: MAXBAND arterial bandwidth MILP (:func:`maxband`).
+* :mod:`smartcore.signals.transyt`: TRANSYT-style network model (cyclic flow profiles, Robertson
+  platoon dispersion) and optimisation of cycle, splits and offsets (:func:`optimise_network`).
+* :mod:`smartcore.signals.sumo`: SUMO ``tlLogic`` round trip, platoon feeds from routes.
+* :mod:`smartcore.signals.report`: per lane group / intersection reports (v/c, delay, LOS, queues)
+  and time-space diagrams; :mod:`smartcore.signals.io` JSON plans; :mod:`smartcore.signals.gmns`
+  GMNS signal tables; :mod:`smartcore.signals.workflow` the CLI's end-to-end workflows.
 
-The numerical work runs in the C++ kernel (``smartcore/signals.hpp``).
+The numerical work runs in the C++ kernel (``smartcore/signals.hpp``,
+``smartcore/signals_transyt.hpp``).
 """
 
 from __future__ import annotations
@@ -18,12 +25,14 @@ from smartcore.signals.hcm import (
     LOS_LETTERS,
     LOS_THRESHOLDS_S,
     Evaluation,
+    apply_permitted_left,
     control_delay,
     evaluate,
     incremental_delay,
     lane_utilization_factor,
     level_of_service,
     pedestrian_min_green,
+    permitted_left_factor,
     progression_factor,
     saturation_flow,
     uniform_delay,
@@ -55,18 +64,19 @@ __all__ = [
     "TimingResult", "STATUS_FLAGS", "decode_status", "best_common_cycle",
     "evaluate", "Evaluation", "control_delay", "uniform_delay", "incremental_delay",
     "progression_factor", "level_of_service", "saturation_flow", "lane_utilization_factor",
-    "pedestrian_min_green", "LOS_LETTERS", "LOS_THRESHOLDS_S",
-    "from_network", "maxband",
+    "pedestrian_min_green", "LOS_LETTERS", "LOS_THRESHOLDS_S", "permitted_left_factor",
+    "apply_permitted_left",
+    "from_network", "maxband", "optimise_network", "evaluate_network", "Feeds",
 ]
+
+_LAZY = {"from_network": "smartcore.signals.osm", "maxband": "smartcore.signals.maxband",
+         "optimise_network": "smartcore.signals.transyt", "evaluate_network": "smartcore.signals.transyt",
+         "Feeds": "smartcore.signals.transyt"}
 
 
 def __getattr__(name: str):  # noqa: ANN202 - lazy heavy submodules
-    if name == "from_network":
-        from smartcore.signals.osm import from_network
+    if name in _LAZY:
+        import importlib
 
-        return from_network
-    if name == "maxband":
-        from smartcore.signals.maxband import maxband
-
-        return maxband
+        return getattr(importlib.import_module(_LAZY[name]), name)
     raise AttributeError(f"module 'smartcore.signals' has no attribute {name!r}")

@@ -19,6 +19,10 @@ with capacity ``c = s g/C`` (veh/h), degree of saturation ``X = v/c``, ``C`` the
 the effective green (s), ``T`` the analysis period (h), ``k`` the incremental delay factor (0.5 for
 pretimed control) and ``I`` the upstream filtering factor (1.0 for isolated intersections).
 
+Permitted left turns (Appendix C): :func:`permitted_left_factor` gives the left-turn factor f_LT
+of lane groups whose left turns filter through oncoming traffic, and :func:`apply_permitted_left`
+recomputes such groups' saturation flows (``LaneGroup.opposed_by``) at a plan's timings.
+
 Level of service by control delay (Exhibit 16-2): A <= 10 s, B <= 20, C <= 35, D <= 55, E <= 80,
 F > 80 s/veh. Approach and intersection delays are flow-weighted means of lane-group delays.
 
@@ -46,6 +50,7 @@ __all__ = [
     "LOS_THRESHOLDS_S", "LOS_LETTERS", "level_of_service", "uniform_delay", "incremental_delay",
     "progression_factor", "control_delay", "saturation_flow", "lane_utilization_factor",
     "pedestrian_min_green", "evaluate", "Evaluation", "BASE_SATURATION_FLOW_PCPHGPL",
+    "permitted_left_factor", "apply_permitted_left", "PLATOON_RATIO", "PERMITTED_LEFT_DEFAULTS",
 ]
 
 #: HCM 2000 Exhibit 16-2: upper control-delay bounds (s/veh) of LOS A..E; above the last is F.
@@ -254,6 +259,186 @@ def pedestrian_min_green(crossing_length_m: float, *, walking_speed_mps: float =
                          field="crossing_length_m")
     platoon = 0.27 * peds_per_cycle if crosswalk_width_m <= 3.0 else 0.81 * peds_per_cycle / crosswalk_width_m
     return 3.2 + crossing_length_m / walking_speed_mps + platoon
+
+
+# ------------------------------------------------------------------------------ permitted lefts
+#: HCM 2000 Exhibit 16-11 platoon ratio R_p by arrival type 1..6.
+PLATOON_RATIO = (0.333, 0.667, 1.000, 1.333, 1.667, 2.000)
+
+
+def permitted_left_factor(
+    cycle_s: Any, green_s: Any, eff_green_s: Any, *, left_flow_vph: Any, left_share: Any,
+    opp_flow_vph: Any, opp_eff_green_s: Any = None, lost_time_s: Any = 4.0, lanes: Any = 1,
+    exclusive: Any = False, opp_lanes: Any = 1, opp_lane_util: Any = 1.0, opp_left_share: Any = 0.0,
+    opp_platoon_ratio: Any = 1.0, critical_gap_s: Any = 4.5, follow_up_s: Any = 2.5,
+    through_sat_flow: Any = BASE_SATURATION_FLOW_PCPHGPL, sneakers: Any = 2.0,
+) -> dict[str, Any]:
+    """Left-turn adjustment factor f_LT for permitted left turns (HCM 2000 Chapter 16, Appendix C).
+
+    A left-turner filtering through oncoming traffic blocks a shared lane while the opposing queue
+    discharges (``g_q``) and then crosses in gaps (``g_u``, through-car equivalent ``E_L1``); with
+    a single-lane opposing approach, opposing left-turners open gaps early (``g_diff``, ``E_L2``).
+    ``f_m = g_f/g + g_diff/g / (1 + P_L (E_L2 - 1)) + g_u/g / (1 + P_L (E_L1 - 1))`` within
+    ``[n_s (1 + P_L) / g, 1]`` (``n_s`` sneakers, left-turners clearing after each green: 2 in
+    HCM 2000) and ``f_LT = (f_m + 0.91 (N - 1)) / N`` for a shared group of N lanes
+    (``f_m`` for an exclusive lane). The kernel header ``smartcore/signals.hpp`` lists every
+    equation; ``E_L1 = s_th / s_lt`` uses the gap-acceptance left-turn saturation flow
+    ``s_lt = v_o e^(-v_o t_c/3600) / (1 - e^(-v_o t_f/3600))`` (t_c = 4.5 s, t_f = 2.5 s) in
+    place of the table of HCM 2000 Exhibit C16-3.
+
+    Parameters
+    ----------
+    cycle_s, green_s, eff_green_s : float or array
+        Cycle C, displayed green G and effective green g of the lane group (s).
+    left_flow_vph, left_share : float or array
+        Left-turn flow v_LT (veh/h) and its proportion P_LT of the lane group flow.
+    opp_flow_vph : float or array
+        Flow v_o of the opposing approach (veh/h, all its movements).
+    opp_eff_green_s : float or array, optional
+        Effective green g_o of the opposing lane groups (s); default ``eff_green_s``.
+    lost_time_s : float or array
+        Lost time t_L of the lane group (s).
+    lanes, exclusive : int / bool or arrays
+        Lanes N of the group; whether it is an exclusive left-turn lane group.
+    opp_lanes, opp_lane_util, opp_left_share, opp_platoon_ratio : arrays
+        N_o, f_LUo, P_LTo and R_po of the opposing approach.
+    critical_gap_s, follow_up_s, through_sat_flow : float or array
+        Gap-acceptance parameters for E_L1 (s, s, pc/h/ln).
+    sneakers : float or array
+        Left turns that clear after each green (HCM 2000: 2 per cycle).
+
+    Returns
+    -------
+    dict
+        ``f_lt f_m f_min g_f g_q g_u g_diff e_l1 e_l2 p_l left_sat_flow_vph``; scalars in,
+        scalars out.
+    """
+    if opp_eff_green_s is None:
+        opp_eff_green_s = eff_green_s
+    names = ("cycle_s", "green_s", "eff_green_s", "opp_eff_green_s", "lost_time_s", "left_flow_vph",
+             "left_share", "opp_flow_vph", "opp_lane_util", "opp_left_share", "opp_platoon_ratio",
+             "critical_gap_s", "follow_up_s", "through_sat_flow", "sneakers", "lanes", "opp_lanes",
+             "exclusive")
+    values = (cycle_s, green_s, eff_green_s, opp_eff_green_s, lost_time_s, left_flow_vph, left_share,
+              opp_flow_vph, opp_lane_util, opp_left_share, opp_platoon_ratio, critical_gap_s, follow_up_s,
+              through_sat_flow, sneakers, lanes, opp_lanes, exclusive)
+    arrays = np.broadcast_arrays(*(np.asarray(v, dtype=np.float64) for v in values))
+    shape = arrays[0].shape
+    inputs: dict[str, np.ndarray] = {}
+    for name, arr in zip(names, arrays):
+        flat = np.ascontiguousarray(arr.ravel())
+        if name in ("lanes", "opp_lanes", "exclusive"):
+            if np.any(flat != np.round(flat)):
+                raise InputError(f"{name} must be whole numbers", field=name)
+            flat = flat.astype(np.int32)
+        inputs[name] = flat
+    res = _core().signals_permitted_left_factor(inputs)
+    out: dict[str, Any] = {}
+    for key, val in res.items():
+        val = val.reshape(shape)
+        out[key] = val.item() if val.ndim == 0 else val
+    return out
+
+
+#: Gap acceptance of permitted left turns used by :func:`apply_permitted_left` unless the plan's
+#: ``metadata["permitted_left"]`` or the call says otherwise: HCM 2000 Appendix C's critical gap
+#: 4.5 s, follow-up 2.5 s and two sneakers per cycle.
+PERMITTED_LEFT_DEFAULTS = {"critical_gap_s": 4.5, "follow_up_s": 2.5, "sneakers": 2.0}
+
+
+def apply_permitted_left(plan: SignalPlan, *, critical_gap_s: float | None = None,
+                         follow_up_s: float | None = None, sneakers: float | None = None) -> SignalPlan:
+    """Recompute the saturation flow of every lane group with permitted left turns at the plan's timings.
+
+    For each lane group with ``opposed_by`` set: ``s = unopposed_saturation_flow_vph x f_LT`` with
+    :func:`permitted_left_factor` evaluated at the group's effective green g, displayed green G
+    (g minus the clearance used after its last phase) and lost time t_L (of its last phase); the
+    opposing approach is the union of the ``opposed_by`` groups (flow v_o, lanes N_o, left share
+    P_LTo, lane utilisation f_LUo by HCM 2000 Exhibit 10-23, platoon ratio R_po of the busiest
+    one's arrival type, effective green g_o the largest of theirs). An exclusive left-turn group
+    is one carrying left turns only. Other groups are unchanged.
+
+    The gap-acceptance parameters (critical gap, follow-up time, sneakers per cycle) come from the
+    arguments, else from ``plan.metadata["permitted_left"]`` (e.g. SUMO's, set by
+    :func:`smartcore.signals.sumo.from_sumo`), else :data:`PERMITTED_LEFT_DEFAULTS`.
+
+    Returns
+    -------
+    SignalPlan
+        A copy (or ``plan`` itself when no group has ``opposed_by``).
+    """
+    import dataclasses as dc
+
+    if not any(g.opposed_by for it in plan for g in it.lane_groups):
+        return plan
+    params = {**PERMITTED_LEFT_DEFAULTS, **dict(plan.metadata.get("permitted_left", {}))}
+    given = {"critical_gap_s": critical_gap_s, "follow_up_s": follow_up_s, "sneakers": sneakers}
+    for key, val in given.items():
+        if val is not None:
+            params[key] = float(val)
+    eff = evaluate_groups_eff_green(plan)
+    rows: list[tuple[int, int, dict[str, float]]] = []
+    gi = 0
+    for i, it in enumerate(plan.intersections):
+        index = {g.name: gi + k for k, g in enumerate(it.lane_groups)}
+        n = len(it.phases)
+        for g in it.lane_groups:
+            if g.opposed_by:
+                served = set(it.phases_serving(g.name))
+                last = [j for j in served if (j + 1) % n not in served]
+                clear_used = [float(it.phases[j].lost_time_s or 0.0) - it.phases[j].yellow_s
+                              - it.phases[j].all_red_s for j in last]
+                green = float(eff[index[g.name]]) + sum(clear_used)
+                lost = float(it.phases[max(last)].lost_time_s or 0.0) if last else 0.0
+                opp = [it.lane_group(o) for o in g.opposed_by]
+                v_o = float(sum(float(o.flow_vph or 0.0) for o in opp))
+                n_o = int(sum(o.lanes for o in opp))
+                lt_o = sum(m.flow_vph for o in opp for m in o.movements if m.turn == "left")
+                busiest = max(opp, key=lambda o: float(o.flow_vph))  # type: ignore[arg-type]
+                v = float(g.flow_vph)  # type: ignore[arg-type]
+                v_lt = float(sum(m.flow_vph for m in g.movements if m.turn == "left"))
+                rows.append((i, index[g.name], {
+                    "cycle_s": it.cycle_s, "green_s": max(0.0, green),
+                    "eff_green_s": float(eff[index[g.name]]),
+                    "opp_eff_green_s": float(max(eff[index[o.name]] for o in opp)),
+                    "lost_time_s": lost, "left_flow_vph": v_lt, "left_share": v_lt / v if v > 0 else 0.0,
+                    "opp_flow_vph": v_o, "opp_lanes": n_o, "opp_lane_util": lane_utilization_factor(n_o),
+                    "opp_left_share": lt_o / v_o if v_o > 0 else 0.0,
+                    "opp_platoon_ratio": PLATOON_RATIO[busiest.arrival_type - 1], "lanes": g.lanes,
+                    "exclusive": float(all(m.turn == "left" for m in g.movements) and bool(g.movements)),
+                }))
+        gi += len(it.lane_groups)
+    cols = {k: np.array([r[2][k] for r in rows]) for k in rows[0][2]}
+    f = np.atleast_1d(permitted_left_factor(
+        cols["cycle_s"], cols["green_s"], cols["eff_green_s"], left_flow_vph=cols["left_flow_vph"],
+        left_share=cols["left_share"], opp_flow_vph=cols["opp_flow_vph"],
+        opp_eff_green_s=cols["opp_eff_green_s"], lost_time_s=cols["lost_time_s"], lanes=cols["lanes"],
+        exclusive=cols["exclusive"], opp_lanes=cols["opp_lanes"], opp_lane_util=cols["opp_lane_util"],
+        opp_left_share=cols["opp_left_share"], opp_platoon_ratio=cols["opp_platoon_ratio"],
+        critical_gap_s=params["critical_gap_s"], follow_up_s=params["follow_up_s"],
+        sneakers=params["sneakers"])["f_lt"])
+    factor = {gidx: float(fv) for (_, gidx, _), fv in zip(rows, f)}
+    new_its = []
+    gi = 0
+    for it in plan.intersections:
+        approaches = []
+        for ap in it.approaches:
+            groups = []
+            for g in ap.lane_groups:
+                if gi in factor:
+                    g = dc.replace(g, saturation_flow_vph=float(g.unopposed_saturation_flow_vph) * factor[gi])  # type: ignore[arg-type]
+                groups.append(g)
+                gi += 1
+            approaches.append(dc.replace(ap, lane_groups=tuple(groups)))
+        new_its.append(dc.replace(it, approaches=tuple(approaches)))
+    return dc.replace(plan, intersections=tuple(new_its))
+
+
+def evaluate_groups_eff_green(plan: SignalPlan) -> np.ndarray:
+    """Effective green of every lane group (s, plan order) at the plan's displayed greens."""
+    a = plan.arrays()
+    res = _core().signals_evaluate(a, a["green_s"], float(plan.analysis_period_h))
+    return np.asarray(res["groups"]["eff_green_s"])
 
 
 # ------------------------------------------------------------------------------ plan evaluation

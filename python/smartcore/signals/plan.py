@@ -153,6 +153,15 @@ class LaneGroup:
         Incremental delay factor (0.5 for pretimed control, HCM 2000 Chapter 16).
     upstream_i : float
         Upstream filtering/metering factor I (1.0 for isolated intersections).
+    opposed_by : tuple of str
+        Lane groups (of the same intersection) whose flow opposes this group's *permitted* left
+        turns (left turns without a protected arrow that filter through the oncoming traffic).
+        Empty (the default) when the group has no left turns or they are protected. When given,
+        ``unopposed_saturation_flow_vph`` is required and ``saturation_flow_vph`` is the
+        unopposed value times the HCM 2000 Appendix C left-turn factor at the plan's timings
+        (:func:`smartcore.signals.apply_permitted_left` recomputes it after timings change).
+    unopposed_saturation_flow_vph : float, optional
+        Saturation flow of the group with f_LT = 1 (every other Eq. 16-4 factor applied), veh/h.
     """
 
     name: str
@@ -164,6 +173,8 @@ class LaneGroup:
     initial_queue_veh: float = 0.0
     k: float = 0.5
     upstream_i: float = 1.0
+    opposed_by: tuple[str, ...] = ()
+    unopposed_saturation_flow_vph: float | None = None
 
     def __post_init__(self) -> None:
         _set(self, "name", str(self.name))
@@ -195,6 +206,13 @@ class LaneGroup:
         _set(self, "initial_queue_veh", _num(self.initial_queue_veh, f"{field}.initial_queue_veh"))
         _set(self, "k", _num(self.k, f"{field}.k"))
         _set(self, "upstream_i", _num(self.upstream_i, f"{field}.upstream_i"))
+        opp = ((self.opposed_by,) if isinstance(self.opposed_by, str)
+               else tuple(str(o) for o in self.opposed_by))
+        _set(self, "opposed_by", opp)
+        if self.unopposed_saturation_flow_vph is not None or opp:
+            _set(self, "unopposed_saturation_flow_vph", _num(
+                self.unopposed_saturation_flow_vph, f"{field}.unopposed_saturation_flow_vph", strict=True,
+                what=" (needed with opposed_by: the saturation flow before the permitted left-turn factor)"))
 
     @property
     def flow_ratio(self) -> float:
@@ -379,6 +397,13 @@ class Intersection:
                     raise InputError(f"{where}: lane group name {g.name!r} is used twice in "
                                      f"intersection {self.id!r}", field=where)
                 names[g.name] = where
+        for j, a in enumerate(approaches):
+            for k, g in enumerate(a.lane_groups):
+                for o in g.opposed_by:
+                    if o not in names or o == g.name:
+                        where = f"{field}.approaches[{j}].lane_groups[{k}].opposed_by"
+                        raise InputError(f"{where}: {o!r} is not another lane group of intersection "
+                                         f"{self.id!r}", field=where)
         served: set[str] = set()
         for j, p in enumerate(phases):
             if not isinstance(p, Phase):
@@ -606,6 +631,25 @@ class SignalPlan:
             if off >= cycle:  # float modulo can round up to the cycle
                 off = 0.0
             new.append(dataclasses.replace(it, phases=phases, offset_s=off))
+        return dataclasses.replace(self, intersections=tuple(new))
+
+    def with_saturation_flows(self, saturation_flow_vph: Sequence[float] | np.ndarray) -> SignalPlan:
+        """A copy with new lane-group saturation flows (veh/h, flat in plan order)."""
+        sat = np.asarray(saturation_flow_vph, dtype=np.float64)
+        if sat.shape != self.arrays()["sat_flow_vph"].shape:
+            raise InputError(f"saturation_flow_vph must have {len(self.arrays()['sat_flow_vph'])} entries",
+                             field="saturation_flow_vph")
+        k = 0
+        new = []
+        for it in self.intersections:
+            approaches = []
+            for ap in it.approaches:
+                groups = []
+                for g in ap.lane_groups:
+                    groups.append(dataclasses.replace(g, saturation_flow_vph=float(sat[k])))
+                    k += 1
+                approaches.append(dataclasses.replace(ap, lane_groups=tuple(groups)))
+            new.append(dataclasses.replace(it, approaches=tuple(approaches)))
         return dataclasses.replace(self, intersections=tuple(new))
 
     def replace(self, **changes: Any) -> SignalPlan:

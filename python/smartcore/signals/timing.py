@@ -298,6 +298,8 @@ def optimise_timings(
     method: str = "webster",
     target_x: float = 0.9,
     cycle_s: float | Sequence[float] | np.ndarray | None = None,
+    permitted_left_iterations: int = 30,
+    tolerance: float = 1e-3,
 ) -> TimingResult:
     """Cycle and equisaturation greens for every intersection of ``plan`` (C++ kernel).
 
@@ -310,21 +312,45 @@ def optimise_timings(
     cycle_s : float or array, optional
         Keep these cycles (a common cycle, or one per intersection; NaN entries are optimised) and
         only split them.
+    permitted_left_iterations : int
+        Lane groups with permitted left turns (``LaneGroup.opposed_by``) have saturation flows that
+        depend on the timings (HCM 2000 Appendix C, :func:`smartcore.signals.apply_permitted_left`):
+        timings and saturation flows are recomputed in turn, at most this many times (averaging
+        successive saturation flows after the fifth round so that the iteration settles), until no
+        saturation flow changes by more than ``tolerance`` (relative).
+    tolerance : float
 
     Returns
     -------
     TimingResult
+        The plan carries the saturation flows the timings were computed with.
     """
     if method not in _METHODS:
         raise InputError(f"method must be one of {sorted(_METHODS)}", field="method")
-    a = plan.arrays()
     n = len(plan)
     if cycle_s is None:
         fixed = np.empty(0)
     else:
         fixed = np.ascontiguousarray(np.broadcast_to(np.asarray(cycle_s, dtype=np.float64), (n,)))
-    y, cyc, green, status, xc = _core().signals_timings(a, _METHODS[method], float(target_x), fixed)
-    return TimingResult(plan.with_timings(green), cyc, xc, y, status)
+
+    def once(p: SignalPlan) -> TimingResult:
+        y, cyc, green, status, xc = _core().signals_timings(p.arrays(), _METHODS[method], float(target_x),
+                                                            fixed)
+        return TimingResult(p.with_timings(green), cyc, xc, y, status)
+
+    res = once(plan)
+    if not any(g.opposed_by for it in plan for g in it.lane_groups):
+        return res
+    from smartcore.signals.hcm import apply_permitted_left
+
+    sat = plan.arrays()["sat_flow_vph"]
+    for k in range(int(permitted_left_iterations)):
+        new = apply_permitted_left(res.plan).arrays()["sat_flow_vph"]
+        if np.all(np.abs(new - sat) <= tolerance * sat):
+            break
+        sat = new if k < 5 else 0.5 * (sat + new)
+        res = once(res.plan.with_saturation_flows(sat))
+    return res
 
 
 def best_common_cycle(
