@@ -95,7 +95,7 @@ def test_wardrop_conditions_hold(baseline):
 def test_report_names_streets(baseline):
     text = baseline.report(top=5)
     assert "relative gap" in text and "converged" in text and "veh-h" in text
-    rows = text.split("Most congested streets")[1].splitlines()[2:]
+    rows = text.split("Most congested streets")[1].split("\n\n")[0].splitlines()[2:]
     assert len(rows) == 5
     names = [r[2:30].strip() for r in rows]
     assert len(set(n for n in names if n != "(unnamed)")) == len([n for n in names if n != "(unnamed)"])
@@ -107,3 +107,21 @@ def test_cli_run_main_job():
     assert r.returncode == 0, r.stderr
     assert "Network Helsinki" in r.stdout and "Most congested streets" in r.stdout
     assert "(converged)" in r.stdout
+
+
+def test_signals_timed_before_and_after(baseline):
+    sig = baseline.signals
+    assert sig is not None
+    assert len(sig.before) == len(sig.after) > 50  # Helsinki extract: 64 signalised junctions
+    assert sig.pi_after <= sig.pi_before
+    # One common cycle after coordination.
+    assert len(np.unique(np.round(sig.after["cycle_s"].to_numpy(), 6))) == 1
+    # LOS letters follow the HCM 2000 signalised-intersection thresholds (Exhibit 16-2):
+    # A <= 10, B <= 20, C <= 35, D <= 55, E <= 80 s/veh, F above.
+    for df in (sig.before, sig.after):
+        for d, los in zip(df["delay_s"], df["los"]):
+            if np.isfinite(d):
+                expected = "ABCDEF"[int(np.searchsorted([10, 20, 35, 55, 80], d, side="left"))]
+                assert los == expected, (d, los)
+    text = baseline.report()
+    assert "Traffic signals:" in text and "before (isolated Webster)" in text

@@ -12,7 +12,12 @@
    reproducible stand-in for a peak hour when no counts are at hand;
 3. assigns it to user equilibrium (Algorithm B) to relative gap ``gap``;
 4. reports the gap reached, iterations, total travel time and the most congested streets, by
-   their OpenStreetMap names.
+   their OpenStreetMap names;
+5. times the city's traffic signals (OSM ``highway=traffic_signals``) for the equilibrium flows:
+   *before* is what per-signal isolated timing gives (Webster cycle and equisaturation splits at
+   each junction, as SUMO's ``tlsCycleAdaptation.py`` does), *after* is smartcore's coordinated
+   network optimisation (common cycle, splits and offsets, TRANSYT-style model); it prints HCM 2000
+   control delay and LOS before and after.
 
 Every step is deterministic (seeded clustering, deterministic assignment for a thread count).
 """
@@ -32,7 +37,33 @@ if TYPE_CHECKING:  # pragma: no cover
     from smartcore.network import Network
     from smartcore.zoning import Zoning
 
-__all__ = ["BaselineScenario", "run_default_city", "congested_links"]
+__all__ = ["BaselineScenario", "SignalTimingResult", "run_default_city", "time_signals",
+           "congested_links"]
+
+
+@dataclasses.dataclass(frozen=True)
+class SignalTimingResult:
+    """Signal timings of the scenario's junctions, before and after optimisation.
+
+    ``before`` and ``after`` are per-intersection reports
+    (:func:`smartcore.signals.report.intersection_report`): cycle, phases, HCM 2000 control delay
+    (s/veh) and LOS, worst v/c, 95th-percentile queue, TRANSYT delay. ``pi_before``/``pi_after``
+    are the TRANSYT-style performance index (veh.h/h of delay) of the two plans.
+    """
+
+    before: Any
+    after: Any
+    pi_before: float
+    pi_after: float
+    skipped: int
+
+    @staticmethod
+    def mean_delay(report: Any) -> float:
+        """Flow-weighted mean HCM control delay (s/veh) over intersections with a finite delay."""
+        v = report["flow_vph"].to_numpy(dtype=float)
+        d = report["delay_s"].to_numpy(dtype=float)
+        ok = np.isfinite(d) & (v > 0)
+        return float(np.dot(v[ok], d[ok]) / v[ok].sum()) if ok.any() else float("nan")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -43,6 +74,7 @@ class BaselineScenario:
     demand: Demand
     assignment: AssignmentResult
     parameters: dict[str, Any]
+    signals: SignalTimingResult | None = None
 
     @property
     def network(self) -> Network:
@@ -86,7 +118,81 @@ class BaselineScenario:
             lines.append(f"  {row['name'][:28]:<28} {row['highway'][:13]:<13} "
                          f"{row['from_to'][:27]:<27} {row['flow']:7.0f} {row['capacity']:6.0f} "
                          f"{row['voc']:5.2f} {row['delay']:6.1f}{'s' if time_unit == 's' else ''}")
+        if self.signals is not None:
+            lines.append("")
+            lines.extend(self._signal_lines(top))
         return "\n".join(lines)
+
+    def _signal_lines(self, top: int) -> list[str]:
+        sig = self.signals
+        assert sig is not None
+        b, a = sig.before, sig.after
+        letters = "ABCDEF"
+
+        def los_counts(df: Any) -> str:
+            counts = df["los"].value_counts()
+            return " ".join(f"{k}:{int(counts.get(k, 0))}" for k in letters)
+
+        lines = [
+            f"Traffic signals: {len(a)} signalised junctions timed for the equilibrium flows"
+            + (f" ({sig.skipped} skipped: no movement through them)" if sig.skipped else ""),
+            f"  {'':<34}{'before (isolated Webster)':>27}{'after (coordinated)':>22}",
+            f"  {'mean control delay (HCM 2000)':<34}{sig.mean_delay(b):>23.1f} s/veh"
+            f"{sig.mean_delay(a):>16.1f} s/veh",
+            f"  {'network delay (TRANSYT-style PI)':<34}{sig.pi_before:>21.1f} veh-h/h"
+            f"{sig.pi_after:>14.1f} veh-h/h",
+            f"  {'cycles':<34}{_cycles(b):>27}{_cycles(a):>22}",
+            f"  {'junctions by LOS':<34}  {los_counts(b):>25}  {los_counts(a):>20}",
+            "",
+            f"Worst junctions before, and after (HCM control delay s/veh, LOS), top {min(top, len(b))}:",
+        ]
+        order = np.argsort(-np.nan_to_num(b["delay_s"].to_numpy(dtype=float), nan=-1.0), kind="stable")
+        names = _junction_names(self.network, a)
+        for i in order[:top].tolist():
+            rb, ra = b.iloc[i], a.iloc[i]
+            lines.append(f"  {str(names.get(ra['intersection'], ''))[:40]:<40} "
+                         f"{rb['delay_s']:7.1f} {rb['los'] or '-'}  ->  "
+                         f"{ra['delay_s']:6.1f} {ra['los'] or '-'}")
+        return lines
+
+
+
+def _cycles(report: Any) -> str:
+    c = np.unique(np.round(report["cycle_s"].to_numpy(dtype=float)))
+    if len(c) == 0:
+        return "-"
+    return f"{c[0]:.0f} s" if len(c) == 1 else f"{c[0]:.0f}-{c[-1]:.0f} s"
+
+
+def _junction_names(network: Network, report: Any) -> dict[Any, str]:
+    """A readable name per intersection id (its OSM node id): the streets that meet there."""
+    names = network.link_extra.get("name")
+    out: dict[Any, str] = {}
+    for node_id in report["intersection"].tolist():
+        label = str(node_id)
+        if names is not None and network.has_node(int(node_id)):
+            v = network.node_index(int(node_id))
+            links = np.concatenate([network.fs_link[network.fs_first[v]:network.fs_first[v + 1]],
+                                    network.bs_link[network.bs_first[v]:network.bs_first[v + 1]]])
+            streets = sorted({str(names[k]) for k in links.tolist() if names[k]})
+            if streets:
+                label = " / ".join(streets)
+        out[node_id] = label
+    return out
+
+
+def time_signals(scenario: BaselineScenario, *, restarts: int = 2, seed: int = 0,
+                 threads: int | None = None) -> SignalTimingResult:
+    """Time the scenario network's OSM signals for its equilibrium link flows (module docs, step 5)."""
+    from smartcore.signals import workflow
+    from smartcore.signals.report import intersection_report
+
+    plan, feeds, res = workflow.optimise_osm(scenario.network, flows_vph=scenario.assignment.link_flows,
+                                             restarts=restarts, seed=seed, threads=threads)
+    before = intersection_report(plan, feeds)
+    after = intersection_report(res.plan, feeds)
+    skipped = len(plan.metadata.get("skipped", ())) if hasattr(plan, "metadata") else 0
+    return SignalTimingResult(before, after, float(res.pi_start), float(res.pi), skipped)
 
 
 def congested_links(scenario: BaselineScenario, *, top: int = 10) -> list[dict[str, Any]]:
@@ -134,6 +240,7 @@ def run_default_city(
     seed: int = 0,
     threads: int | None = None,
     network: Network | None = None,
+    signals: bool = True,
 ) -> BaselineScenario:
     """Build and assign the baseline scenario (see the module docs).
 
@@ -156,6 +263,8 @@ def run_default_city(
     network : Network, optional
         A network without zones to use instead of a dataset (OSM-like: coordinates, ``length``
         and ``free_flow_time`` with stated units).
+    signals : bool
+        Also time the network's signalised junctions (step 5); skipped when it has none.
     """
     from smartcore import datasets, routing
     from smartcore.assignment import assign
@@ -183,4 +292,8 @@ def run_default_city(
     result = assign(net, demand, algorithm="bush", gap=gap, threads=threads)
     params = {"city": city, "zones": zones, "connectors": connectors, "beta": beta,
               "peak_voc": peak_voc, "gap": gap, "seed": seed}
-    return BaselineScenario(zoning, demand, result, params)
+    scenario = BaselineScenario(zoning, demand, result, params)
+    if signals and net.signalized.any():
+        scenario = dataclasses.replace(scenario, signals=time_signals(scenario, seed=seed,
+                                                                      threads=threads))
+    return scenario
