@@ -157,3 +157,23 @@ def test_bad_flows_file_names_line_and_field(tmp_path: Path, capsys: pytest.Capt
     bad_plan.write_text(json.dumps({"format": "something else"}))
     assert main(["signals", "report", str(bad_plan)]) == 2
     assert "smartcore signal plan" in capsys.readouterr().err
+
+
+def test_reoptimise_a_json_plan(tmp_path):
+    """A plan written by 'signals optimize -o PLAN.json' can be optimised again; the PI never
+    increases (the optimiser keeps the starting plan when no candidate beats it)."""
+    import json
+    import subprocess
+    import sys
+
+    first = tmp_path / "p1.json"
+    second = tmp_path / "p2.json"
+    r = subprocess.run([sys.executable, "-m", "smartcore", "signals", "optimize", "helsinki", "-o",
+                        str(first), "--restarts", "1"], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    r = subprocess.run([sys.executable, "-m", "smartcore", "signals", "optimize", str(first), "-o",
+                        str(second), "--restarts", "1", "--cycle", "keep"], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    pi = [float(x) for x in r.stdout.split("PI ")[1].split(" veh")[0].split(" -> ")]
+    assert pi[1] <= pi[0]
+    assert json.loads(second.read_text())

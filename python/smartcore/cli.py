@@ -166,6 +166,22 @@ def cmd_signals(args: argparse.Namespace) -> int:
             _, opt_feeds, res = workflow.optimise_sumo(args.sumo_net, args.routes, args.output,
                                                        begin=args.begin, end=args.end, cycles=args.cycle,
                                                        progress=progress, **opts)
+        elif args.network and args.network.lower().endswith(".json"):
+            # Re-optimise a plan written by an earlier 'signals optimize -o PLAN.json' (it holds
+            # the flows and the platoon feeds): e.g. another cycle range, or after editing it.
+            from smartcore.signals.io import read_plan, write_plan
+            from smartcore.signals.transyt import optimise_network
+            from smartcore.signals.workflow import parse_cycles
+
+            start_plan, opt_feeds = read_plan(args.network)
+            if opt_feeds is None:
+                raise SmartcoreError(f"{args.network}: the plan holds no platoon feeds; write it with "
+                                     "'smartcore signals optimize ... -o PLAN.json'")
+            res = optimise_network(start_plan, opt_feeds, cycle_s=parse_cycles(args.cycle, start_plan),
+                                   progress=progress, **opts)
+            if not args.output.lower().endswith(".json"):
+                raise SmartcoreError(f"-o {args.output}: a plan re-optimised from JSON is written as JSON")
+            write_plan(res.plan, args.output, opt_feeds)
         else:
             if not args.network:
                 raise SmartcoreError("give a NETWORK (path or dataset name, e.g. helsinki) or "
@@ -182,6 +198,9 @@ def cmd_signals(args: argparse.Namespace) -> int:
               f"{'/'.join(f'{c:g}' for c in cycles[:5])}{'...' if len(cycles) > 5 else ''} s; "
               f"PI {res.pi_start:.3f} -> {res.pi:.3f} veh.h/h ({100 * res.improvement:.1f} % less) "
               f"after {res.moves:,} moves in {time.perf_counter() - started:.1f} s")
+        if len(res.cycles_s) and not any(abs(c - cand) < 1e-6 for c in cycles for cand in res.cycles_s):
+            print("note: the starting plan was kept: no candidate cycle "
+                  f"({', '.join(f'{c:g}' for c in res.cycles_s[:5])} s) beat its performance index")
         if args.report:
             lane_group_report(plan, opt_feeds).to_csv(args.report, index=False)
             print(f"wrote the lane-group report to {args.report}")
@@ -298,7 +317,7 @@ def build_parser() -> argparse.ArgumentParser:
         sp = ssub.add_parser(action, help={"optimize": "optimise cycle, splits and offsets",
                                            "report": "timings, v/c, delay, LOS and queues"}[action])
         sp.add_argument("network", nargs="?", help="smartcore network (path or dataset name, e.g. helsinki)"
-                        + (" or a PLAN.json written by 'signals optimize'" if action == "report" else ""))
+                        " or a PLAN.json written by 'signals optimize'")
         sp.add_argument("--sumo-net", help="SUMO .net.xml whose static traffic lights are used")
         sp.add_argument("--routes", nargs="+", default=[], help="SUMO route/flow files (the demand)")
         sp.add_argument("--begin", type=float, default=0.0, help="demand period start (s), default 0")
