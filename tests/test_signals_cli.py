@@ -177,3 +177,22 @@ def test_reoptimise_a_json_plan(tmp_path):
     pi = [float(x) for x in r.stdout.split("PI ")[1].split(" veh")[0].split(" -> ")]
     assert pi[1] <= pi[0]
     assert json.loads(second.read_text())
+
+
+def test_optimise_and_report_from_gmns_signal_tables(tmp_path):
+    import subprocess
+    import sys
+
+    first, second = tmp_path / "gmns1", tmp_path / "gmns2"
+    run = lambda *a: subprocess.run([sys.executable, "-m", "smartcore", "signals", *a],  # noqa: E731
+                                    capture_output=True, text=True)
+    r = run("optimize", "helsinki", "-o", str(first), "--restarts", "1")
+    assert r.returncode == 0, r.stderr
+    assert (first / "signal_timing_phase.csv").is_file()
+    r = run("optimize", str(first), "-o", str(second), "--restarts", "1")
+    assert r.returncode == 0, r.stderr
+    pi = [float(x) for x in r.stdout.split("PI ")[1].split(" veh")[0].split(" -> ")]
+    assert pi[1] <= pi[0] and "64 signalised intersections" in r.stdout
+    r = run("report", str(second), "--max-rows", "3")
+    assert r.returncode == 0, r.stderr
+    assert "delay_s" in r.stdout and "los" in r.stdout

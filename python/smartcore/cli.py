@@ -138,6 +138,10 @@ def cmd_run(args: argparse.Namespace) -> int:
     return 0 if result.assignment.converged else 1
 
 
+def _is_gmns_signals(path: str | None) -> bool:
+    return bool(path) and (Path(path) / "signal_controller.csv").is_file()  # type: ignore[arg-type]
+
+
 def cmd_signals(args: argparse.Namespace) -> int:
     import time
 
@@ -166,22 +170,30 @@ def cmd_signals(args: argparse.Namespace) -> int:
             _, opt_feeds, res = workflow.optimise_sumo(args.sumo_net, args.routes, args.output,
                                                        begin=args.begin, end=args.end, cycles=args.cycle,
                                                        progress=progress, **opts)
-        elif args.network and args.network.lower().endswith(".json"):
-            # Re-optimise a plan written by an earlier 'signals optimize -o PLAN.json' (it holds
-            # the flows and the platoon feeds): e.g. another cycle range, or after editing it.
+        elif args.network and (args.network.lower().endswith(".json") or _is_gmns_signals(args.network)):
+            # Re-optimise a plan: a PLAN.json written by 'signals optimize' (it holds the flows and
+            # the platoon feeds), or GMNS signal tables (flows from movement.csv 'volume'; no
+            # platoon data, so each junction is timed on its own: offsets do not matter).
             from smartcore.signals.io import read_plan, write_plan
             from smartcore.signals.transyt import optimise_network
             from smartcore.signals.workflow import parse_cycles
 
-            start_plan, opt_feeds = read_plan(args.network)
-            if opt_feeds is None:
-                raise SmartcoreError(f"{args.network}: the plan holds no platoon feeds; write it with "
-                                     "'smartcore signals optimize ... -o PLAN.json'")
+            if _is_gmns_signals(args.network):
+                from smartcore.signals.gmns import read_gmns_signals
+
+                start_plan, opt_feeds = read_gmns_signals(args.network), None
+            else:
+                start_plan, opt_feeds = read_plan(args.network)
             res = optimise_network(start_plan, opt_feeds, cycle_s=parse_cycles(args.cycle, start_plan),
                                    progress=progress, **opts)
-            if not args.output.lower().endswith(".json"):
-                raise SmartcoreError(f"-o {args.output}: a plan re-optimised from JSON is written as JSON")
-            write_plan(res.plan, args.output, opt_feeds)
+            if args.output.lower().endswith(".json"):
+                write_plan(res.plan, args.output, opt_feeds)
+            elif args.output.lower().endswith(".xml"):
+                raise SmartcoreError(f"-o {args.output}: SUMO output needs --sumo-net")
+            else:
+                from smartcore.signals.gmns import write_gmns_signals
+
+                write_gmns_signals(res.plan, args.output)
         else:
             if not args.network:
                 raise SmartcoreError("give a NETWORK (path or dataset name, e.g. helsinki) or "
@@ -194,7 +206,8 @@ def cmd_signals(args: argparse.Namespace) -> int:
             print(file=sys.stderr)
         plan = res.plan
         cycles = sorted({round(it.cycle_s, 1) for it in plan})
-        print(f"{len(plan)} signalised intersections, {len(opt_feeds)} platoon feeds; cycle "
+        n_feeds = len(opt_feeds) if opt_feeds else 0
+        print(f"{len(plan)} signalised intersections, {n_feeds} platoon feeds; cycle "
               f"{'/'.join(f'{c:g}' for c in cycles[:5])}{'...' if len(cycles) > 5 else ''} s; "
               f"PI {res.pi_start:.3f} -> {res.pi:.3f} veh.h/h ({100 * res.improvement:.1f} % less) "
               f"after {res.moves:,} moves in {time.perf_counter() - started:.1f} s")
@@ -224,6 +237,10 @@ def cmd_signals(args: argparse.Namespace) -> int:
         from smartcore.signals.io import read_plan
 
         plan, feeds = read_plan(args.network)
+    elif _is_gmns_signals(args.network):
+        from smartcore.signals.gmns import read_gmns_signals
+
+        plan = read_gmns_signals(args.network)
     elif args.network:
         from smartcore.signals.osm import from_network
         from smartcore.signals.transyt import feeds_from_network
@@ -233,7 +250,8 @@ def cmd_signals(args: argparse.Namespace) -> int:
                                                                    capacity_fraction=args.flow_fraction))
         feeds = feeds_from_network(plan, net)
     else:
-        raise SmartcoreError("give a PLAN.json, a NETWORK, or --sumo-net NET --routes ROUTES")
+        raise SmartcoreError("give a PLAN.json, a GMNS signal folder, a NETWORK, or --sumo-net NET "
+                             "--routes ROUTES")
     print(format_report(intersection_report(plan, feeds, **topts), max_rows=args.max_rows))
     if args.lane_groups:
         print()
@@ -316,8 +334,8 @@ def build_parser() -> argparse.ArgumentParser:
     for action in ("optimize", "report"):
         sp = ssub.add_parser(action, help={"optimize": "optimise cycle, splits and offsets",
                                            "report": "timings, v/c, delay, LOS and queues"}[action])
-        sp.add_argument("network", nargs="?", help="smartcore network (path or dataset name, e.g. helsinki)"
-                        " or a PLAN.json written by 'signals optimize'")
+        sp.add_argument("network", nargs="?", help="smartcore network (path or dataset name, e.g. helsinki),"
+                        " a PLAN.json written by 'signals optimize', or a folder of GMNS signal tables")
         sp.add_argument("--sumo-net", help="SUMO .net.xml whose static traffic lights are used")
         sp.add_argument("--routes", nargs="+", default=[], help="SUMO route/flow files (the demand)")
         sp.add_argument("--begin", type=float, default=0.0, help="demand period start (s), default 0")
