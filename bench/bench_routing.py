@@ -11,16 +11,28 @@ tree-philadelphia, tree-grid
     One-to-all shortest-path tree (costs and predecessors where the library offers them) from one
     origin. "plain CSR Dijkstra" is the textbook binary-heap Dijkstra compiled in the same module
     (smartcore._core.reference_dijkstra), the baseline our search should stay within 1.1x of.
+    On Philadelphia also PHAST on our CH and CCH (Router.tree(method="hierarchy"); the
+    hierarchies are built beforehand).
 matrix-philadelphia
     1000 x 1000 cost matrix between random non-zone nodes: Dijkstra per origin (ours, scipy,
     igraph) and the bucket method on our classic CH and customisable CH (built beforehand; their
     build times are in hierarchy-build).
 p2p-philadelphia
-    500 point-to-point queries with paths, distinct origins (time per batch; per query = /500):
-    our batched Dijkstra, CH and CCH, pandana's CH, scipy and igraph one query at a time.
+    500 point-to-point queries between random non-zone nodes, distinct origins (time per batch;
+    per query = /500; extra_info "us_per_query"): our batched Dijkstra, and CH and CCH with paths
+    and costs only (Router.path_costs), on one and two threads; pandana's CH (paths, and lengths
+    only); scipy and igraph one query at a time.
 hierarchy-build-philadelphia
-    Building our classic CH, our CCH (metric-independent part) and pandana's CH, and customising
-    our CCH for a new weight (the target: under 10 ms).
+    Building our classic CH, our CCH (metric-independent part, with geometric cuts from the node
+    coordinates as Router does, and without) and pandana's CH, and customising our CCH for a new
+    weight (the target: under 10 ms).
+turns-philadelphia
+    One-to-all costs with every U-turn banned: our edge-based search (Router with a TurnTable)
+    against scipy's Dijkstra on the explicit line graph (one node per link, one arc per allowed
+    turn, plus a source node), which is what a user without turn support would build.
+matrix-grid (only with SMARTCORE_BENCH_GRID_HIERARCHY=1: the CCH of the 1M-node grid takes about a
+    minute of CPU to build, printed; a classic CH does not finish in 25 minutes)
+    20 x 1000 matrix on the grid: CCH buckets against scipy.
 
 Problem parity: peers have no zones rule, so they get the graph with the outgoing links of zone
 nodes removed and the cheapest of parallel links; every benchmark runs from non-zone nodes, which
@@ -33,10 +45,13 @@ SMARTCORE_DATA
 SMARTCORE_BENCH_GRID_SIDE
     Side of the generated grid; the documented target is 1000 (1M nodes, 4M links), the
     default. Smaller values make routine runs quicker.
+SMARTCORE_BENCH_GRID_HIERARCHY
+    1 to run the grid hierarchy groups.
 """
 
 from __future__ import annotations
 
+import functools
 import importlib.util
 import os
 
@@ -52,6 +67,7 @@ from smartcore.network import Network
 HAVE_IGRAPH = importlib.util.find_spec("igraph") is not None
 HAVE_PANDANA = importlib.util.find_spec("pandana") is not None
 GRID_SIDE = int(os.environ.get("SMARTCORE_BENCH_GRID_SIDE", "1000"))
+GRID_HIERARCHY = os.environ.get("SMARTCORE_BENCH_GRID_HIERARCHY", "") == "1"
 
 
 class Case:
@@ -110,8 +126,10 @@ def grid() -> Case:
     a = np.concatenate([v[:, :-1].ravel(), v[:, 1:].ravel(), v[:-1, :].ravel(), v[1:, :].ravel()])
     b = np.concatenate([v[:, 1:].ravel(), v[:, :-1].ravel(), v[1:, :].ravel(), v[:-1, :].ravel()])
     w = np.random.default_rng(1).uniform(1.0, 100.0, len(a))
-    net = Network.from_links(a, b, node_ids=np.arange(side * side), length=w, free_flow_time=w,
-                             capacity=1.0, duplicates="keep", name=f"grid{side}")
+    xy = np.arange(side * side)
+    net = Network.from_links(a, b, node_ids=xy, length=w, free_flow_time=w, capacity=1.0,
+                             duplicates="keep", name=f"grid{side}", node_x=(xy % side).astype(float),
+                             node_y=(xy // side).astype(float))
     return Case(net)
 
 
@@ -135,8 +153,9 @@ def _tree_peers(case: Case) -> dict:
     return peers
 
 
-TREE_PEERS = ["smartcore Router.tree", "smartcore tree() zero-copy", "plain CSR Dijkstra",
-              "scipy dijkstra", "igraph distances"]
+TREE_PEERS = ["smartcore Router.tree", "smartcore tree() zero-copy",
+              "smartcore Router.tree PHAST (CH)", "smartcore Router.tree PHAST (CCH)",
+              "plain CSR Dijkstra", "scipy dijkstra", "igraph distances"]
 
 
 def _check_tree(case: Case) -> None:
@@ -148,6 +167,12 @@ def _check_tree(case: Case) -> None:
 def test_tree_philadelphia(benchmark, phl, peer):
     benchmark.group = "tree-philadelphia"
     peers = _tree_peers(phl)
+    oid = int(phl.net.node_ids[phl.origin])
+    for kind in ("CH", "CCH"):  # hierarchies built beforehand (see hierarchy-build)
+        router = phl.hierarchy_router(kind.lower())
+        _close(router.tree(oid, method="hierarchy")[0], dijkstra(phl.csr, indices=phl.origin))
+        peers[f"smartcore Router.tree PHAST ({kind})"] = functools.partial(
+            router.tree, oid, method="hierarchy")
     if peer not in peers:
         pytest.skip(f"{peer} not installed")
     _check_tree(phl)
@@ -165,9 +190,10 @@ def test_tree_grid(benchmark, grid, peer):
 
 
 # ------------------------------------------------------------------------------------------ matrix
-MATRIX_PEERS = ["smartcore skim Dijkstra threads=1", "smartcore skim Dijkstra all threads",
-                "smartcore skim CH buckets threads=1", "smartcore skim CCH buckets threads=1",
-                "smartcore skim CCH buckets all threads", "scipy dijkstra", "igraph distances"]
+MATRIX_PEERS = ["smartcore skim Dijkstra threads=1", "smartcore skim Dijkstra threads=2",
+                "smartcore skim CH buckets threads=1", "smartcore skim CH buckets threads=2",
+                "smartcore skim CCH buckets threads=1", "smartcore skim CCH buckets threads=2",
+                "scipy dijkstra", "igraph distances"]
 
 
 @pytest.fixture(scope="module")
@@ -188,16 +214,14 @@ def test_matrix_philadelphia(benchmark, phl, phl_matrix, peer):
     oid, did = phl.net.node_ids[o], phl.net.node_ids[d]
     ch, cch = phl.hierarchy_router("ch"), phl.hierarchy_router("cch")
     peers = {
-        "smartcore skim Dijkstra threads=1": lambda: phl.router.skim(oid, did, threads=1,
-                                                                     method="dijkstra"),
-        "smartcore skim Dijkstra all threads": lambda: phl.router.skim(oid, did, method="dijkstra"),
-        "smartcore skim CH buckets threads=1": lambda: ch.skim(oid, did, threads=1,
-                                                               method="hierarchy"),
-        "smartcore skim CCH buckets threads=1": lambda: cch.skim(oid, did, threads=1,
-                                                                 method="hierarchy"),
-        "smartcore skim CCH buckets all threads": lambda: cch.skim(oid, did, method="hierarchy"),
         "scipy dijkstra": lambda: dijkstra(phl.csr, indices=o)[:, d],
     }
+    for threads in (1, 2):
+        peers[f"smartcore skim Dijkstra threads={threads}"] = functools.partial(
+            phl.router.skim, oid, did, threads=threads, method="dijkstra")
+        for kind, router in (("CH", ch), ("CCH", cch)):
+            peers[f"smartcore skim {kind} buckets threads={threads}"] = functools.partial(
+                router.skim, oid, did, threads=threads, method="hierarchy")
     if HAVE_IGRAPH:
         peers["igraph distances"] = lambda: phl.igraph.distances(source=o, target=d, weights="w")
     if peer not in peers:
@@ -207,8 +231,11 @@ def test_matrix_philadelphia(benchmark, phl, phl_matrix, peer):
 
 # ------------------------------------------------------------------------------------------ p2p
 P2P_QUERIES = 500
-P2P_PEERS = ["smartcore Dijkstra threads=1", "smartcore CH threads=1", "smartcore CCH threads=1",
-             "scipy dijkstra per origin", "igraph get_shortest_paths", "pandana shortest_paths (CH)"]
+P2P_PEERS = ["smartcore Dijkstra threads=1", "smartcore CH threads=1", "smartcore CH threads=2",
+             "smartcore CH costs only threads=1", "smartcore CH costs only threads=2",
+             "smartcore CCH threads=1", "smartcore CCH costs only threads=1",
+             "scipy dijkstra per origin", "igraph get_shortest_paths", "pandana shortest_paths (CH)",
+             "pandana shortest_path_lengths (CH)"]
 
 
 @pytest.fixture(scope="module")
@@ -257,11 +284,14 @@ def test_p2p_philadelphia(benchmark, phl, phl_pairs, peer, request):
     peers = {
         "smartcore Dijkstra threads=1": lambda: phl.router.shortest_paths(
             oid, did, threads=1, method="dijkstra"),
-        "smartcore CH threads=1": lambda: ch.shortest_paths(oid, did, threads=1, method="hierarchy"),
-        "smartcore CCH threads=1": lambda: cch.shortest_paths(oid, did, threads=1,
-                                                              method="hierarchy"),
         "scipy dijkstra per origin": lambda: _scipy_paths(phl.csr, o, d),
     }
+    for kind, router in (("CH", ch), ("CCH", cch)):
+        for threads in (1, 2):
+            peers[f"smartcore {kind} threads={threads}"] = functools.partial(
+                router.shortest_paths, oid, did, threads=threads, method="hierarchy")
+            peers[f"smartcore {kind} costs only threads={threads}"] = functools.partial(
+                router.path_costs, oid, did, threads=threads, method="hierarchy")
     if HAVE_IGRAPH:
         peers["igraph get_shortest_paths"] = lambda: [
             phl.igraph.get_shortest_paths(a, to=b, weights="w", output="epath")
@@ -273,15 +303,19 @@ def test_p2p_philadelphia(benchmark, phl, phl_pairs, peer, request):
         # pandana stores weights in thousandths (integers): allow the rounding along a path
         np.testing.assert_allclose(lengths, expect, rtol=0, atol=0.05)
         peers["pandana shortest_paths (CH)"] = lambda: pnet.shortest_paths(o, d, imp_name="w")
+        peers["pandana shortest_path_lengths (CH)"] = lambda: pnet.shortest_path_lengths(
+            o, d, imp_name="w")
     if peer not in peers:
         pytest.skip(f"{peer} not installed")
     benchmark.extra_info["queries"] = P2P_QUERIES
-    benchmark.pedantic(peers[peer], rounds=3, iterations=1, warmup_rounds=1)
+    slow = peer.startswith(("scipy", "igraph", "smartcore Dijkstra"))
+    benchmark.pedantic(peers[peer], rounds=3 if slow else 30, iterations=1, warmup_rounds=1)
+    benchmark.extra_info["us_per_query"] = benchmark.stats.stats.min / P2P_QUERIES * 1e6
 
 
 # ------------------------------------------------------------------------------------------ builds
-BUILD_PEERS = ["smartcore CH build", "smartcore CCH build", "smartcore CCH customize",
-               "pandana CH build"]
+BUILD_PEERS = ["smartcore CH build", "smartcore CCH build (geometric cuts)",
+               "smartcore CCH build (graph cuts only)", "smartcore CCH customize", "pandana CH build"]
 
 
 def _pandana_build(case: Case):
@@ -304,7 +338,10 @@ def test_hierarchy_build_philadelphia(benchmark, phl, peer):
     peers = {
         "smartcore CH build": lambda: _core.contraction_hierarchy(
             net.fs_first, net.fs_link, net.fs_head, w, net.first_thru_node),
-        "smartcore CCH build": lambda: _core.CustomizableCH(
+        "smartcore CCH build (geometric cuts)": lambda: _core.CustomizableCH(
+            net.fs_first, net.fs_link, net.fs_head, net.first_thru_node,
+            *routing._planar_coordinates(net)),
+        "smartcore CCH build (graph cuts only)": lambda: _core.CustomizableCH(
             net.fs_first, net.fs_link, net.fs_head, net.first_thru_node),
         "smartcore CCH customize": lambda: cch._cch.customize(congested),
     }
@@ -316,3 +353,120 @@ def test_hierarchy_build_philadelphia(benchmark, phl, peer):
         benchmark(peers[peer])
     else:
         benchmark.pedantic(peers[peer], rounds=3, iterations=1, warmup_rounds=0)
+
+
+# ------------------------------------------------------------------------------------------ turns
+TURN_PEERS = ["smartcore Router.tree with turns", "scipy dijkstra on the line graph"]
+
+
+@pytest.fixture(scope="module")
+def phl_turns(phl):
+    """U-turn bans on Philadelphia and the explicit line graph a scipy user would build."""
+    net = phl.net
+    turns = routing.TurnTable.u_turns(net)
+    m = net.num_links
+    # arcs a -> b for every turn, minus the banned ones; node m is the source
+    fs_first, fs_link = net.fs_first, net.fs_link
+    deg = np.diff(fs_first)[net.link_head]
+    a = np.repeat(np.arange(m), deg)
+    starts = np.repeat(fs_first[net.link_head], deg)
+    offs = np.arange(len(a)) - np.repeat(np.cumsum(deg) - deg, deg)
+    b = fs_link[starts + offs]
+    keep = net.link_head[a] >= net.first_thru_node  # zones rule: nothing continues from a zone
+    banned = set(zip(turns.from_link.tolist(), turns.to_link.tolist()))
+    keep &= np.array([(x, y) not in banned for x, y in zip(a.tolist(), b.tolist())])
+    a, b = a[keep], b[keep]
+    w = phl.w
+    o = phl.origin
+    out = fs_link[fs_first[o]:fs_first[o + 1]]
+    rows = np.concatenate([a, np.full(len(out), m)])
+    cols = np.concatenate([b, out])
+    vals = np.concatenate([w[b], w[out]])
+    line = sp.csr_matrix((vals, (rows, cols)), shape=(m + 1, m + 1))
+    router = routing.Router(net, turns=turns).build()
+    oid = int(net.node_ids[o])
+
+    def scipy_costs():
+        d = dijkstra(line, indices=m)[:m]
+        costs = np.full(net.num_nodes, np.inf)
+        np.minimum.at(costs, net.link_head, d)
+        costs[o] = 0.0
+        return costs
+
+    _close(router.tree(oid)[0], scipy_costs())
+    return router, oid, scipy_costs
+
+
+@pytest.mark.parametrize("peer", TURN_PEERS)
+def test_turns_philadelphia(benchmark, phl_turns, peer):
+    benchmark.group = "turns-philadelphia-one-to-all"
+    router, oid, scipy_costs = phl_turns
+    peers = {"smartcore Router.tree with turns": lambda: router.tree(oid),
+             "scipy dijkstra on the line graph": scipy_costs}
+    benchmark(peers[peer])
+
+
+# ------------------------------------------------------------------------------------------ grid
+GRID_HIER_PEERS = ["smartcore CCH buckets threads=2", "scipy dijkstra"]
+
+
+@pytest.fixture(scope="module")
+def grid_cch(grid):
+    """The grid's CCH (geometric cuts from the node coordinates). A classic CH of the 1M-node grid
+    does not finish in 25 minutes with our builder, so the grid has no CH row."""
+    import time
+
+    t0 = time.perf_counter()
+    router = routing.Router(grid.net, hierarchy="cch").build()
+    print(f"\ngrid {GRID_SIDE}x{GRID_SIDE} CCH build: {time.perf_counter() - t0:.1f} s")
+    return router
+
+
+@pytest.mark.skipif(not GRID_HIERARCHY, reason="set SMARTCORE_BENCH_GRID_HIERARCHY=1")
+@pytest.mark.parametrize("peer", GRID_HIER_PEERS)
+def test_matrix_grid(benchmark, grid, grid_cch, peer):
+    benchmark.group = f"matrix-grid{GRID_SIDE}-20x1000"
+    o, d = grid.sample(20), grid.sample(1000)
+    ids = grid.net.node_ids
+    peers = {"scipy dijkstra": lambda: dijkstra(grid.csr, indices=o)[:, d],
+             "smartcore CCH buckets threads=2": functools.partial(
+                 grid_cch.skim, ids[o], ids[d], threads=2, method="hierarchy")}
+    _close(peers["smartcore CCH buckets threads=2"]()[:2], dijkstra(grid.csr, indices=o[:2])[:, d])
+    benchmark.pedantic(peers[peer], rounds=1, iterations=1, warmup_rounds=0)
+
+
+# ------------------------------------------------------------------------------------------ dump
+def dump_graph(net: Network, path: str) -> None:
+    """Write the binary graph file that cpp/bench/routing_bench.cpp reads."""
+    with open(path, "wb") as f:
+        np.array([net.num_nodes, net.num_links, net.first_thru_node], np.int64).tofile(f)
+        net.link_tail.astype(np.int32).tofile(f)
+        net.link_head.astype(np.int32).tofile(f)
+        np.asarray(net.free_flow_time, np.float64).tofile(f)
+        for c in (net.node_x, net.node_y):
+            (np.zeros(net.num_nodes) if c is None else np.asarray(c, np.float64)).tofile(f)
+
+
+if __name__ == "__main__":
+    import sys
+    from pathlib import Path
+
+    if len(sys.argv) != 4 or sys.argv[1] != "--dump":
+        sys.exit("usage: python bench/bench_routing.py --dump OUT.bin {TNTP-name | gridSIDE}")
+    out, what = sys.argv[2], sys.argv[3]
+    if what.startswith("grid"):
+        side = int(what[4:])
+        v = np.arange(side * side).reshape(side, side)
+        a = np.concatenate([v[:, :-1].ravel(), v[:, 1:].ravel(), v[:-1, :].ravel(), v[1:, :].ravel()])
+        b = np.concatenate([v[:, 1:].ravel(), v[:, :-1].ravel(), v[1:, :].ravel(), v[:-1, :].ravel()])
+        w = np.random.default_rng(1).uniform(1.0, 100.0, len(a))
+        xy = np.arange(side * side)
+        net = Network.from_links(a, b, node_ids=xy, length=w, free_flow_time=w, capacity=1.0,
+                                 duplicates="keep", node_x=(xy % side).astype(float),
+                                 node_y=(xy // side).astype(float))
+    else:
+        root = Path(os.environ.get("SMARTCORE_DATA", Path(__file__).resolve().parent.parent.parent
+                                   / "shared" / "data" / "tntp"))
+        net = smartcore.read_network(root / what)
+    dump_graph(net, out)
+    print(f"{out}: {net.num_nodes} nodes, {net.num_links} links")

@@ -105,7 +105,13 @@ def test_tree_equals_scipy(case, data):
     ref, _ = _core.reference_dijkstra(net.fs_first, net.fs_link, net.fs_head, w,
                                       net.first_thru_node, origin)
     np.testing.assert_allclose(ref, expect, rtol=1e-12)
-    for c, p in ((costs, pred), (r_costs, r_pred)):
+    trees = [(costs, pred), (r_costs, r_pred)]
+    for kind in ("ch", "cch"):  # PHAST (or Dijkstra where its predecessors form no tree)
+        router = routing.Router(net, hierarchy=kind).build()
+        trees.append(router.tree(origin, method="hierarchy"))
+        np.testing.assert_allclose(trees[-1][0], expect, rtol=1e-12)
+        np.testing.assert_array_equal(router.tree(origin)[0], r_costs)  # auto: Dijkstra
+    for c, p in trees:
         reached = np.isfinite(c)
         assert p[origin] == -1 and (p[~reached] == -1).all()
         nodes = np.flatnonzero(reached & (np.arange(net.num_nodes) != origin))
@@ -203,6 +209,12 @@ def test_every_tntp_network_trees_skims_paths(tntp_networks):
             expect = scipy_tree(net, w, int(o))
             costs, _ = router.tree(net.node_ids[o])
             np.testing.assert_allclose(costs, expect, rtol=1e-12, err_msg=name)
+            costs, pred = router.tree(net.node_ids[o], method="hierarchy")
+            np.testing.assert_allclose(costs, expect, rtol=1e-12, err_msg=name)
+            reached = np.flatnonzero(np.isfinite(costs) & (np.arange(net.num_nodes) != o))
+            assert (net.link_head[pred[reached]] == reached).all()
+            np.testing.assert_allclose(costs[net.link_tail[pred[reached]]] + w[pred[reached]],
+                                       costs[reached], rtol=1e-9, err_msg=name)
             costs, _ = routing.tree(net, net.node_ids[o])
             np.testing.assert_allclose(costs, expect, rtol=1e-12, err_msg=name)
         # zone skim (all zones, or a node sample for zone-less networks) and its paths
@@ -338,6 +350,32 @@ def test_auto_method_builds_the_hierarchy_for_large_batches(tntp_networks):
     assert routing.AUTO_HIERARCHY_MIN_ORIGINS <= net.num_zones
 
 
+def test_path_costs_and_geometric_dissection(tntp_networks):
+    """Router.path_costs equals the costs of shortest_paths on every engine; the CCH built with
+    node coordinates (geometric cuts) answers like the one without and like scipy."""
+    net = tntp_networks["Philadelphia"]
+    assert net.node_x is not None
+    rng = np.random.default_rng(5)
+    o, d = rng.integers(net.first_thru_node, net.num_nodes, (2, 300))
+    expect = scipy_matrix(net, net.free_flow_time, o, d)[np.arange(300), np.arange(300)]
+    for kind in ("cch", "ch"):
+        router = routing.Router(net, hierarchy=kind)
+        ids = net.node_ids
+        for method in ("hierarchy", "dijkstra"):
+            costs = router.path_costs(ids[o], ids[d], method=method, threads=2)
+            np.testing.assert_allclose(costs, expect, rtol=1e-12)
+            np.testing.assert_array_equal(
+                costs, router.shortest_paths(ids[o], ids[d], method=method, threads=1).costs)
+    w = net.free_flow_time
+    plain = _core.CustomizableCH(net.fs_first, net.fs_link, net.fs_head, net.first_thru_node)
+    geo = _core.CustomizableCH(net.fs_first, net.fs_link, net.fs_head, net.first_thru_node,
+                               np.asarray(net.node_x), np.asarray(net.node_y))
+    assert geo.num_edges < plain.num_edges  # geometric cuts: a smaller hierarchy here
+    oo, dd = o.astype(np.int32), d.astype(np.int32)
+    for h in (plain.customize(w), geo.customize(w)):
+        np.testing.assert_allclose(h.shortest_path_costs(oo, dd), expect, rtol=1e-12)
+
+
 def test_skim_as_frame(sioux):
     df = routing.skim(sioux, [1, 2], [3, 4, 5], as_frame=True)
     assert list(df.index) == [1, 2] and list(df.columns) == [3, 4, 5]
@@ -376,7 +414,9 @@ def test_bad_arguments(sioux):
         "threads": [lambda: routing.skim(sioux, threads=0), lambda: routing.skim(sioux, threads=1.5)],
         "network": [lambda: routing.Router("SiouxFalls")],
         "method": [lambda: routing.skim(sioux, method="magic"),
-                   lambda: routing.Router(sioux).shortest_path(1, 2, method="ch")],
+                   lambda: routing.Router(sioux).shortest_path(1, 2, method="ch"),
+                   lambda: routing.Router(sioux).tree(1, radius=3, method="hierarchy"),
+                   lambda: routing.Router(sioux).tree(1, method="phast")],
         "hierarchy": [lambda: routing.Router(sioux, hierarchy="fast")],
     }
     for field, calls in bad_calls.items():
@@ -399,6 +439,12 @@ def test_core_rejects_out_of_range_dense_ids(sioux):
         lambda: h.distance_matrix(ids, ids[:1]), lambda: h.shortest_paths(ids, ids[:1]),
         lambda: h.shortest_paths(ids[:1], ids[1:]), lambda: h.distance_matrix(ids[:1] - 1, ids[:1]),
         lambda: _core.CustomizableCH(sioux.fs_first, sioux.fs_link, sioux.fs_head, 99),
+        lambda: _core.CustomizableCH(sioux.fs_first, sioux.fs_link, sioux.fs_head, 0, np.zeros(3),
+                                     np.zeros(3)),
+        lambda: _core.CustomizableCH(sioux.fs_first, sioux.fs_link, sioux.fs_head, 0, np.zeros(24)),
+        lambda: _core.CustomizableCH(sioux.fs_first, sioux.fs_link, sioux.fs_head, 0,
+                                     np.full(24, np.nan), np.zeros(24)),
+        lambda: h.shortest_path_costs(ids, ids[:1]), lambda: g.shortest_path_costs(ids[:1] - 1, ids[:1]),
         lambda: _core.contraction_hierarchy(sioux.fs_first, sioux.fs_link, sioux.fs_head, w, 0, 0),
         lambda: g.tree(-1), lambda: g.tree(24), lambda: g.tree(0, ids),
         lambda: g.distance_matrix(ids, ids[:1]), lambda: g.shortest_paths(ids, ids[:1]),

@@ -124,6 +124,19 @@ py::tuple graph_paths(const PyRoutingGraph& self, const carray<index_t>& origins
                           adopt(std::move(batch.links)));
 }
 
+py::array_t<double> graph_costs(const PyRoutingGraph& self, const carray<index_t>& origins,
+                                const carray<index_t>& dests, int threads) {
+    auto o = view(origins, "origins");
+    auto d = view(dests, "destinations");
+    py::array_t<double> out(static_cast<py::ssize_t>(o.size()));
+    Span<double> flat(out.mutable_data(), o.size());
+    {
+        py::gil_scoped_release release;
+        shortest_path_costs(*self.graph, o, d, flat, threads, interrupt_check(), self.pool.get());
+    }
+    return out;
+}
+
 py::tuple view_tree(const carray<index_t>& first, const carray<index_t>& link, const carray<index_t>& head,
                     const carray<double>& weight, index_t first_thru_node, index_t origin,
                     const std::optional<carray<index_t>>& targets, double radius) {
@@ -188,12 +201,19 @@ PyHierarchy build_ch(const carray<index_t>& first, const carray<index_t>& link, 
 }
 
 PyCch build_cch(const carray<index_t>& first, const carray<index_t>& link, const carray<index_t>& head,
-                index_t first_thru_node) {
+                index_t first_thru_node, const std::optional<carray<double>>& node_x,
+                const std::optional<carray<double>>& node_y) {
     const StarView fs = star(first, link, head);
+    if (node_x.has_value() != node_y.has_value()) raise_input("node_x", "give both node_x and node_y, or neither");
+    Span<const double> x, y;
+    if (node_x) {
+        x = view(*node_x, "node_x", static_cast<py::ssize_t>(fs.num_nodes()));
+        y = view(*node_y, "node_y", static_cast<py::ssize_t>(fs.num_nodes()));
+    }
     PyCch out;
     {
         py::gil_scoped_release release;
-        out.cch = std::make_shared<const CustomizableCH>(fs, first_thru_node, interrupt_check());
+        out.cch = std::make_shared<const CustomizableCH>(fs, first_thru_node, x, y, interrupt_check());
     }
     return out;
 }
@@ -234,6 +254,110 @@ py::tuple hierarchy_paths(const PyHierarchy& self, const carray<index_t>& origin
                           adopt(std::move(batch.links)));
 }
 
+py::tuple hierarchy_tree(const PyHierarchy& self, index_t origin, const PyRoutingGraph& graph) {
+    const index_t n = self.h->num_network_nodes();
+    carray<double> dist(n);
+    carray<index_t> pred(n);
+    auto d = view_mut(dist, "dist");
+    auto p = view_mut(pred, "pred_link");
+    bool ok = false;
+    {
+        // Immutable hierarchy and graph, our own workspace, fresh outputs.
+        py::gil_scoped_release release;
+        auto q = self.pool->get(self.h->topo->num_ranks());
+        ok = phast_tree(*self.h, *q, origin, *graph.graph, d, p);
+    }
+    return py::make_tuple(dist, pred, ok);
+}
+
+py::array_t<double> hierarchy_costs(const PyHierarchy& self, const carray<index_t>& origins,
+                                    const carray<index_t>& dests, int threads) {
+    auto o = view(origins, "origins");
+    auto d = view(dests, "destinations");
+    py::array_t<double> out(static_cast<py::ssize_t>(o.size()));
+    Span<double> flat(out.mutable_data(), o.size());
+    {
+        py::gil_scoped_release release;
+        shortest_path_costs(*self.h, o, d, flat, threads, interrupt_check(), self.pool.get());
+    }
+    return out;
+}
+
+// Edge-based routing index (turn penalties and bans) with its workspace pool.
+struct PyTurnGraph {
+    std::shared_ptr<const TurnGraph> graph;
+    std::shared_ptr<TurnPool> pool = std::make_shared<TurnPool>();
+};
+
+PyTurnGraph make_turn_graph(const carray<index_t>& first, const carray<index_t>& link,
+                            const carray<index_t>& head, const carray<double>& weight,
+                            index_t first_thru_node, const carray<index_t>& turn_from,
+                            const carray<index_t>& turn_to, const carray<double>& turn_penalty) {
+    const StarView fs = star(first, link, head);
+    auto w = view(weight, "weight");
+    auto tf = view(turn_from, "turns");
+    auto tt = view(turn_to, "turns");
+    auto tp = view(turn_penalty, "turns");
+    PyTurnGraph out;
+    {
+        py::gil_scoped_release release;
+        out.graph = std::make_shared<const TurnGraph>(fs, w, first_thru_node, tf, tt, tp);
+    }
+    return out;
+}
+
+PyTurnGraph turn_with_weight(const PyTurnGraph& self, const carray<double>& weight) {
+    auto w = view(weight, "weight");
+    PyTurnGraph out;
+    {
+        py::gil_scoped_release release;
+        out.graph = std::make_shared<const TurnGraph>(self.graph->with_weight(w));
+    }
+    return out;
+}
+
+py::tuple turn_tree(const PyTurnGraph& self, index_t origin, const std::optional<carray<index_t>>& targets,
+                    double radius) {
+    const TurnGraph& g = *self.graph;
+    auto t = optional_ids(targets, "targets");
+    carray<double> dist(g.num_nodes());
+    carray<index_t> pred(g.num_nodes());
+    auto d = view_mut(dist, "dist");
+    auto p = view_mut(pred, "pred_link");
+    {
+        py::gil_scoped_release release;
+        auto q = self.pool->get(g.num_nodes());
+        shortest_path_tree(g, *q, origin, t, radius, d, p);
+    }
+    return py::make_tuple(dist, pred);
+}
+
+py::array_t<double> turn_matrix(const PyTurnGraph& self, const carray<index_t>& origins,
+                                const carray<index_t>& targets, int threads) {
+    auto o = view(origins, "origins");
+    auto t = view(targets, "targets");
+    py::array_t<double> out({static_cast<py::ssize_t>(o.size()), static_cast<py::ssize_t>(t.size())});
+    Span<double> flat(out.mutable_data(), o.size() * t.size());
+    {
+        py::gil_scoped_release release;
+        distance_matrix(*self.graph, o, t, flat, threads, interrupt_check(), self.pool.get());
+    }
+    return out;
+}
+
+py::tuple turn_paths(const PyTurnGraph& self, const carray<index_t>& origins, const carray<index_t>& dests,
+                     int threads) {
+    auto o = view(origins, "origins");
+    auto d = view(dests, "destinations");
+    PathBatch batch;
+    {
+        py::gil_scoped_release release;
+        batch = shortest_paths(*self.graph, o, d, threads, interrupt_check(), self.pool.get());
+    }
+    return py::make_tuple(adopt(std::move(batch.cost)), adopt(std::move(batch.offsets)),
+                          adopt(std::move(batch.links)));
+}
+
 }  // namespace
 
 void register_routing(py::module_& m) {
@@ -244,10 +368,16 @@ void register_routing(py::module_& m) {
         .def("distance_matrix", &hierarchy_matrix, py::arg("origins"), py::arg("targets"),
              py::arg("threads") = 0, "float64[len(origins), len(targets)] by the bucket method.")
         .def("shortest_paths", &hierarchy_paths, py::arg("origins"), py::arg("destinations"),
-             py::arg("threads") = 0, "(cost[q] float64, offsets[q+1] int64, links int32).");
+             py::arg("threads") = 0, "(cost[q] float64, offsets[q+1] int64, links int32).")
+        .def("shortest_path_costs", &hierarchy_costs, py::arg("origins"), py::arg("destinations"),
+             py::arg("threads") = 0, "cost[q] float64, without paths.")
+        .def("tree", &hierarchy_tree, py::arg("origin"), py::arg("graph"),
+             "One-to-all by PHAST, predecessors from `graph` (the RoutingGraph of the same network "
+             "and weight): (dist[n], pred_link[n], ok); ok False: use Dijkstra.");
     py::class_<PyCch>(m, "CustomizableCH", "Metric-independent contraction hierarchy.")
         .def(py::init(&build_cch), py::arg("fs_first"), py::arg("fs_link"), py::arg("fs_head"),
-             py::arg("first_thru_node"))
+             py::arg("first_thru_node"), py::arg("node_x") = py::none(), py::arg("node_y") = py::none(),
+             "node_x/node_y: planar coordinates for geometric cuts in the dissection (optional).")
         .def("customize", &customize, py::arg("weight"), "The Hierarchy for one weight.")
         .def_property_readonly("num_edges", [](const PyCch& s) { return s.cch->topology()->num_edges(); })
         .def_property_readonly("num_triangles", [](const PyCch& s) { return s.cch->num_triangles(); });
@@ -269,6 +399,22 @@ void register_routing(py::module_& m) {
         .def("distance_matrix", &graph_matrix, py::arg("origins"), py::arg("targets"),
              py::arg("threads") = 0, "float64[len(origins), len(targets)]; one Dijkstra per origin.")
         .def("shortest_paths", &graph_paths, py::arg("origins"), py::arg("destinations"),
+             py::arg("threads") = 0, "(cost[q] float64, offsets[q+1] int64, links int32).")
+        .def("shortest_path_costs", &graph_costs, py::arg("origins"), py::arg("destinations"),
+             py::arg("threads") = 0, "cost[q] float64, without paths.");
+    py::class_<PyTurnGraph>(m, "TurnGraph",
+                            "Edge-based routing index with turn penalties and bans (smartcore/routing.hpp).")
+        .def(py::init(&make_turn_graph), py::arg("fs_first"), py::arg("fs_link"), py::arg("fs_head"),
+             py::arg("weight"), py::arg("first_thru_node"), py::arg("turn_from"), py::arg("turn_to"),
+             py::arg("turn_penalty"))
+        .def("with_weight", &turn_with_weight, py::arg("weight"), "Same topology and turns, new weights.")
+        .def_property_readonly("num_nodes", [](const PyTurnGraph& s) { return s.graph->num_nodes(); })
+        .def_property_readonly("num_turns", [](const PyTurnGraph& s) { return s.graph->num_turns(); })
+        .def("tree", &turn_tree, py::arg("origin"), py::arg("targets") = py::none(),
+             py::arg("radius") = kInf, "(dist[n] float64, last_link[n] int32); unsettled: inf, -1.")
+        .def("distance_matrix", &turn_matrix, py::arg("origins"), py::arg("targets"),
+             py::arg("threads") = 0, "float64[len(origins), len(targets)].")
+        .def("shortest_paths", &turn_paths, py::arg("origins"), py::arg("destinations"),
              py::arg("threads") = 0, "(cost[q] float64, offsets[q+1] int64, links int32).");
     m.def("tree", &view_tree, py::arg("fs_first"), py::arg("fs_link"), py::arg("fs_head"),
           py::arg("weight"), py::arg("first_thru_node"), py::arg("origin"),

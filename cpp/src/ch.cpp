@@ -49,7 +49,8 @@ void report(const ProgressFn& progress, std::int64_t done, std::int64_t total) {
 class ChBuilder {
 public:
     ChBuilder(StarView fs, Span<const double> weight, index_t first_thru_node, const ChOptions& opt)
-        : n_(fs.num_nodes()), ftn_(first_thru_node), size_(split_size(n_, first_thru_node)),
+        : n_(fs.num_nodes()), m_(static_cast<index_t>(fs.link.size())), ftn_(first_thru_node),
+          size_(split_size(n_, first_thru_node)),
           limit_(std::max<index_t>(1, opt.witness_settle_limit)),
           out_(static_cast<std::size_t>(size_)), in_(static_cast<std::size_t>(size_)) {
         // Parallel links: keep the cheapest (the first in link order on ties).
@@ -63,8 +64,8 @@ public:
             const SplitArc& a = arcs[i];
             if (i > 0 && arcs[i - 1].tail == a.tail && arcs[i - 1].head == a.head) continue;
             const double w = weight[a.link];
-            out_[a.tail].push_back({a.head, w, {a.link, kInvalidIndex}});
-            in_[a.head].push_back({a.tail, w, {a.link, kInvalidIndex}});
+            out_[a.tail].push_back({a.head, w, {a.link, kInvalidIndex}, 1});
+            in_[a.head].push_back({a.tail, w, {a.link, kInvalidIndex}, 1});
         }
         dist_.assign(static_cast<std::size_t>(size_), kInf);
         stamp_.assign(static_cast<std::size_t>(size_), 0);
@@ -73,15 +74,26 @@ public:
     }
 
     Hierarchy build(const ProgressFn& progress) {
-        std::vector<int> deleted(static_cast<std::size_t>(size_), 0), level(deleted);
+        std::vector<int> level(static_cast<std::size_t>(size_), 0);
         std::vector<std::int64_t> prio(static_cast<std::size_t>(size_));
         std::vector<char> contracted(static_cast<std::size_t>(size_), 0);
         using Item = std::pair<std::int64_t, index_t>;  // ties by node id: deterministic
         std::priority_queue<Item, std::vector<Item>, std::greater<Item>> queue;
+        // RoutingKit's priority (contraction_hierarchy.cpp): level, plus the ratios of arcs and of
+        // network links (hops) added by the shortcuts to those removed with v, in thousandths.
+        // Against 2 * edge difference + deleted neighbours + level: 12-18% fewer arcs scanned and
+        // nodes settled per query on Philadelphia.
         auto priority = [&](index_t v) {
+            added_hops_ = 0;
             const std::int64_t added = process<false>(v);
-            const std::int64_t removed = static_cast<std::int64_t>(out_[v].size() + in_[v].size());
-            return 2 * (added - removed) + deleted[v] + level[v];
+            std::int64_t removed = 0, removed_hops = 0;
+            for (const auto* list : {&out_[v], &in_[v]})
+                for (const DynArc& a : *list) {
+                    ++removed;
+                    removed_hops += a.hops;
+                }
+            return 1 + 1000 * std::int64_t{level[v]} + (1000 * added) / std::max<std::int64_t>(1, removed) +
+                   (1000 * added_hops_) / std::max<std::int64_t>(1, removed_hops);
         };
         for (index_t v = 0; v < size_; ++v) {
             prio[v] = priority(v);
@@ -91,6 +103,7 @@ public:
 
         auto topo = std::make_shared<ChTopology>();
         topo->num_network_nodes = n_;
+        topo->num_network_links = m_;
         topo->first_thru_node = ftn_;
         topo->rank.assign(static_cast<std::size_t>(size_), kInvalidIndex);
         topo->first.assign(1, 0);
@@ -121,7 +134,6 @@ public:
             process<true>(v);
             remove(v);
             for (index_t x : neighbours) {
-                ++deleted[x];
                 level[x] = std::max(level[x], level[v] + 1);
                 prio[x] = priority(x);
                 queue.push({prio[x], x});
@@ -131,6 +143,7 @@ public:
         topo->head.resize(edge_node.size());
         for (std::size_t e = 0; e < edge_node.size(); ++e) topo->head[e] = topo->rank[edge_node[e]];
         h.topo = std::move(topo);
+        h.finalize();
         report(progress, size_, size_);
         return h;
     }
@@ -140,6 +153,7 @@ private:
         index_t other;
         double w;
         ChUnpack how;
+        index_t hops;  // network links the arc stands for
     };
 
     // Records direction `up` (v -> x) or down (x -> v) of edge {v, x}, creating the edge when
@@ -183,33 +197,36 @@ private:
                 const double c = in.w + o.w;
                 if (distance(w) <= c) continue;  // a path avoiding v is no costlier
                 if constexpr (kApply) {
-                    improve(u, w, c, ChUnpack{edge_of_[u], edge_of_[w]});
+                    improve(u, w, c, ChUnpack{edge_of_[u], edge_of_[w]}, in.hops + o.hops);
                 } else {
                     bool exists = false;
                     for (const DynArc& a : out_[u]) exists |= a.other == w;
                     count += !exists;
+                    if (!exists) added_hops_ += in.hops + o.hops;
                 }
             }
         }
         return count;
     }
 
-    void improve(index_t u, index_t w, double c, ChUnpack how) {
+    void improve(index_t u, index_t w, double c, ChUnpack how, index_t hops) {
         for (DynArc& a : out_[u])
             if (a.other == w) {
                 if (c < a.w) {
                     a.w = c;
                     a.how = how;
+                    a.hops = hops;
                     for (DynArc& b : in_[w])
                         if (b.other == u) {
                             b.w = c;
                             b.how = how;
+                            b.hops = hops;
                         }
                 }
                 return;
             }
-        out_[u].push_back({w, c, how});
-        in_[w].push_back({u, c, how});
+        out_[u].push_back({w, c, how, hops});
+        in_[w].push_back({u, c, how, hops});
     }
 
     void remove(index_t v) {
@@ -252,13 +269,14 @@ private:
     }
     double distance(index_t v) const { return stamp_[v] == cur_ ? dist_[v] : kInf; }
 
-    index_t n_, ftn_, size_, limit_;
+    index_t n_, m_, ftn_, size_, limit_;
     std::vector<std::vector<DynArc>> out_, in_;
     std::vector<double> dist_;
     std::vector<std::uint32_t> stamp_;
     std::uint32_t cur_ = 0;
     RadixHeap heap_;
     std::vector<index_t> edge_of_, edge_stamp_;
+    std::int64_t added_hops_ = 0;
 };
 
 // ------------------------------------------------------------------------------------------------
@@ -267,10 +285,11 @@ private:
 // arcs out -> in). Local node ids 0..k-1; adjacency in CSR.
 class VertexCut {
 public:
-    // side[i]: 0 source side, 1 sink side, 2 separator.
-    void solve(index_t k, const std::vector<index_t>& first, const std::vector<index_t>& adj,
+    // side[i]: 0 source side, 1 sink side, 2 separator. Gives up (returns false, side
+    // unspecified) once the flow reaches `limit`: the cut cannot be smaller than that.
+    bool solve(index_t k, const std::vector<index_t>& first, const std::vector<index_t>& adj,
                const std::vector<index_t>& sources, const std::vector<index_t>& sinks,
-               std::vector<std::uint8_t>& side) {
+               std::vector<std::uint8_t>& side, index_t limit = kBig) {
         const index_t s = 2 * k, t = 2 * k + 1, nodes = 2 * k + 2;
         arc_to_.clear();
         arc_cap_.clear();
@@ -296,12 +315,18 @@ public:
             for (index_t e = 0; e < m; ++e) out_arc_[cursor[arc_from_[e]]++] = e;
         }
         level_.assign(static_cast<std::size_t>(nodes), -1);
-        while (bfs(s, t, nodes)) blocking_flow(s, t, nodes);
+        flow_ = 0;
+        limit_ = limit;
+        while (bfs(s, t, nodes)) {
+            blocking_flow(s, t, nodes);
+            if (flow_ >= limit_) return false;
+        }
         // Residual reachability from s: in(v) reached but out(v) not = v is cut.
         bfs(s, -1, nodes);
         side.assign(static_cast<std::size_t>(k), 1);
         for (index_t i = 0; i < k; ++i)
             if (level_[2 * i] >= 0) side[i] = level_[2 * i + 1] >= 0 ? 0 : 2;
+        return true;
     }
 
 private:
@@ -338,6 +363,7 @@ private:
                     ++arc_cap_[e ^ 1];
                 }
                 path_.clear();
+                if (++flow_ >= limit_) return;
                 v = s;
                 continue;
             }
@@ -362,16 +388,26 @@ private:
     }
 
     std::vector<index_t> arc_from_, arc_to_, arc_cap_, out_first_, out_arc_, level_, queue_, it_, path_;
+    index_t flow_ = 0, limit_ = kBig;
 };
 
 // Nested dissection order of an undirected graph (CSR), as rank per node. Parts are processed
 // from an explicit stack (no recursion depth limit): a part of ranks [lo, lo + size) puts its
 // separator on top and the two sides below. The separator of a connected part is a minimum
-// vertex cut between the nearest and the farthest quarter of its nodes in breadth-first order
-// from a pseudo-peripheral node (the idea of inertial flow, Schild and Sommer 2015, with graph
-// distance instead of geometry): balanced, and small where the graph is thin.
+// vertex cut between the first and the last quarter of its nodes in some order (inertial flow,
+// Schild and Sommer 2015): breadth-first order from a pseudo-peripheral node (graph distance),
+// and, when node coordinates are given (x, y non-empty), the orders of their projections on four
+// directions (horizontal, vertical, both diagonals); the smallest cut wins, then the most
+// balanced. Balanced, and small where the graph is thin.
+// Parts larger than this try the breadth-first cut only: on a 1000 x 1000 grid the geometric
+// cuts of the top parts cost 20x the build time for 2% fewer hierarchy edges, while on road
+// networks (Philadelphia: 12% fewer edges, 17% faster queries) they pay off.
+constexpr index_t kMaxGeometricPart = index_t{1} << 17;
+
 std::vector<index_t> nested_dissection(index_t n, const std::vector<index_t>& adj_first,
-                                       const std::vector<index_t>& adj, const ProgressFn& progress) {
+                                       const std::vector<index_t>& adj, const std::vector<double>& x,
+                                       const std::vector<double>& y, const ProgressFn& progress) {
+    const bool geometric = !x.empty();
     std::vector<index_t> rank(static_cast<std::size_t>(n), kInvalidIndex);
     std::vector<index_t> mark(static_cast<std::size_t>(n), -1), local(static_cast<std::size_t>(n), -1);
     struct Part {
@@ -385,8 +421,9 @@ std::vector<index_t> nested_dissection(index_t n, const std::vector<index_t>& ad
         stack.push_back({std::move(all), 0});
     }
     index_t part_id = 0, ranked = 0;
-    std::vector<index_t> queue, loc_first, loc_adj, sources, sinks;
-    std::vector<std::uint8_t> side;
+    std::vector<index_t> queue, loc_first, loc_adj, sources, sinks, order;
+    std::vector<double> proj;
+    std::vector<std::uint8_t> side, trial;
     VertexCut cut;
     // BFS inside the current part (nodes marked part_id) from `start` into `queue`.
     auto bfs = [&](index_t start) {
@@ -453,6 +490,34 @@ std::vector<index_t> nested_dissection(index_t n, const std::vector<index_t>& ad
         std::iota(sources.begin(), sources.end(), 0);
         std::iota(sinks.begin(), sinks.end(), size - quarter);
         cut.solve(size, loc_first, loc_adj, sources, sinks, side);
+        if (geometric && size <= kMaxGeometricPart) {
+            // Try the coordinate orders too; keep the smallest separator, then the most balanced.
+            // A flow that reaches the best separator's size is abandoned (it cannot be smaller).
+            auto score = [&](const std::vector<std::uint8_t>& sd) {
+                index_t na = 0, nb = 0, ns = 0;
+                for (std::uint8_t c : sd) (c == 0 ? na : c == 1 ? nb : ns) += 1;
+                return std::make_pair(ns, std::abs(na - nb));
+            };
+            auto best = score(side);
+            static constexpr double kDir[4][2] = {{1, 0}, {0, 1}, {0.7071067811865476, 0.7071067811865476},
+                                                  {0.7071067811865476, -0.7071067811865476}};
+            for (const auto& dir : kDir) {
+                order.resize(static_cast<std::size_t>(size));
+                std::iota(order.begin(), order.end(), 0);
+                proj.resize(static_cast<std::size_t>(size));
+                for (index_t i = 0; i < size; ++i) proj[i] = dir[0] * x[queue[i]] + dir[1] * y[queue[i]];
+                // ties by BFS position: deterministic
+                std::stable_sort(order.begin(), order.end(), [&](index_t p, index_t q) { return proj[p] < proj[q]; });
+                std::copy_n(order.begin(), quarter, sources.begin());
+                std::copy_n(order.end() - quarter, quarter, sinks.begin());
+                if (!cut.solve(size, loc_first, loc_adj, sources, sinks, trial, best.first + 1)) continue;
+                const auto sc = score(trial);
+                if (sc < best) {
+                    best = sc;
+                    side.swap(trial);
+                }
+            }
+        }
         std::vector<index_t> a, b, sep;
         for (index_t i = 0; i < size; ++i) (side[i] == 0 ? a : side[i] == 1 ? b : sep).push_back(queue[i]);
         const index_t a_size = static_cast<index_t>(a.size()), b_size = static_cast<index_t>(b.size());
@@ -476,8 +541,21 @@ Hierarchy build_contraction_hierarchy(StarView forward, Span<const double> weigh
     return builder.build(progress);
 }
 
-CustomizableCH::CustomizableCH(StarView forward, index_t first_thru_node, const ProgressFn& progress) {
+CustomizableCH::CustomizableCH(StarView forward, index_t first_thru_node, const ProgressFn& progress)
+    : CustomizableCH(forward, first_thru_node, {}, {}, progress) {}
+
+CustomizableCH::CustomizableCH(StarView forward, index_t first_thru_node, Span<const double> node_x,
+                               Span<const double> node_y, const ProgressFn& progress) {
     validate_inputs(forward, first_thru_node);
+    const std::size_t nn = forward.first.size() - 1;
+    if (node_x.size() != node_y.size() || (!node_x.empty() && node_x.size() != nn))
+        throw InputError("node_x", -1,
+                         "node_x and node_y must both be empty or have one value per node (" +
+                             std::to_string(nn) + ")");
+    for (std::size_t i = 0; i < node_x.size(); ++i)
+        if (!std::isfinite(node_x[i]) || !std::isfinite(node_y[i]))
+            throw InputError("node_x", static_cast<std::int64_t>(i),
+                             "coordinates of node " + std::to_string(i) + " are not finite");
     const index_t n = forward.num_nodes();
     const index_t size = split_size(n, first_thru_node);
     const std::vector<SplitArc> arcs = split_arcs(forward, first_thru_node);
@@ -503,8 +581,18 @@ CustomizableCH::CustomizableCH(StarView forward, index_t first_thru_node, const 
     }
     auto topo = std::make_shared<ChTopology>();
     topo->num_network_nodes = n;
+    topo->num_network_links = static_cast<index_t>(forward.link.size());
     topo->first_thru_node = first_thru_node;
-    topo->rank = nested_dissection(size, adj_first, adj, progress);
+    std::vector<double> xs, ys;  // split graph: a zone's source copy sits where the zone is
+    if (!node_x.empty()) {
+        xs.assign(node_x.begin(), node_x.end());
+        ys.assign(node_y.begin(), node_y.end());
+        for (index_t z = 0; z < first_thru_node; ++z) {
+            xs.push_back(node_x[z]);
+            ys.push_back(node_y[z]);
+        }
+    }
+    topo->rank = nested_dissection(size, adj_first, adj, xs, ys, progress);
 
     // Chordal completion by elimination in rank order: a node's higher neighbours, minus the
     // lowest of them, join that lowest one's higher neighbours.
@@ -556,6 +644,10 @@ CustomizableCH::CustomizableCH(StarView forward, index_t first_thru_node, const 
         link_edge_[a.link] = edge(std::min(rt, rh), std::max(rt, rh));
         link_up_[a.link] = rt < rh;
     }
+    // Elimination tree: the parent of a rank is its lowest higher neighbour (head lists are sorted).
+    topo->parent.assign(static_cast<std::size_t>(size), kInvalidIndex);
+    for (index_t r = 0; r < size; ++r)
+        if (topo->first[r] < topo->first[r + 1]) topo->parent[r] = topo->head[topo->first[r]];
     topo_ = std::move(topo);
     report(progress, size, size);
 }
@@ -608,109 +700,182 @@ Hierarchy CustomizableCH::customize(Span<const double> weight) const {
                 relax(i, j, p);
             }
         }
+    h.finalize();
     return h;
 }
 
 // ------------------------------------------------------------------------------------------------
-void ChQuery::resize(index_t num_ranks) {
-    fwd_.assign(static_cast<std::size_t>(num_ranks), Label{kInf, 0, kInvalidIndex});
-    bwd_ = fwd_;
-    fheap_.clear();
-    bheap_.clear();
-    base_ = 0;
+void Hierarchy::finalize() {
+    const ChTopology& t = *topo;
+    const index_t ranks = t.num_ranks();
+    auto build = [&](const std::vector<double>& w, ChSearchGraph& g) {
+        const std::size_t finite = static_cast<std::size_t>(
+            std::count_if(w.begin(), w.end(), [](double x) { return x != kInf; }));
+        g.first.resize(static_cast<std::size_t>(ranks) + 1);
+        g.arcs.resize(finite);
+        ChArc* out = g.arcs.data();
+        g.first[0] = 0;
+        for (index_t v = 0; v < ranks; ++v) {
+            for (index_t e = t.first[v]; e < t.first[v + 1]; ++e)
+                if (w[e] != kInf) *out++ = ChArc{w[e], t.head[e], e};
+            g.first[v + 1] = static_cast<index_t>(out - g.arcs.data());
+        }
+    };
+    build(up, upward);
+    build(down, downward);
 }
 
-void ChQuery::next_stamp() {
-    if (base_ >= std::numeric_limits<std::uint32_t>::max() - 2) {
-        for (Label& l : fwd_) l.stamp = 0;
-        for (Label& l : bwd_) l.stamp = 0;
-        base_ = 0;
-    }
-    base_ += 2;
+void ChQuery::Side::resize(index_t n) {
+    dist.assign(static_cast<std::size_t>(n), kInf);
+    pred.assign(static_cast<std::size_t>(n), kInvalidIndex);
+    touched.clear();
+    heap.resize(n);
+}
+
+void ChQuery::Side::reset() {
+    for (index_t v : touched) dist[v] = kInf;
+    touched.clear();
+    heap.clear();
+}
+
+void ChQuery::resize(index_t num_ranks) {
+    fwd_.resize(num_ranks);
+    bwd_.resize(num_ranks);
 }
 
 namespace {
 
-// One settle step of an upward search in direction `go` (up weights for a forward search, down
-// weights for a backward one); returns the settled node, or -1 for a stale entry, or -2 - v when
-// v was stalled: a higher neighbour x already reached proves v's cost not shortest
-// (cost(x) + back(x -> v) < cost(v)), so v is not expanded (stall-on-demand).
-template <class Label>
-index_t upward_step(const ChTopology& t, const double* go, const double* back, std::vector<Label>& L,
-                    RadixHeap& heap, std::uint32_t reached, double& dist) {
-    const auto [d, v] = heap.pop();
-    Label& lv = L[v];
-    if (lv.stamp != reached || d != lv.dist) return -1;
-    lv.stamp = reached + 1;
-    dist = d;
-    const index_t b = t.first[v], e_end = t.first[v + 1];
-    for (index_t e = b; e < e_end; ++e) {
-        const Label& lx = L[t.head[e]];
-        if (lx.stamp >= reached && lx.dist + back[e] < d) return -2 - v;
-    }
-    for (index_t e = b; e < e_end; ++e) {
-        const double w = go[e];
-        if (w == kInf) continue;
-        const double nd = d + w;
-        const index_t x = t.head[e];
-        Label& lx = L[x];
-        if (lx.stamp < reached || nd < lx.dist) {
-            lx = Label{nd, reached, e};
-            heap.push(nd, x);
+// Stall-on-demand: v (cost d) is stalled when a higher neighbour x already reached proves its cost
+// not shortest: cost(x) + back(x -> v) < d. `back` is the graph of the opposite direction. The
+// test of every arc is evaluated (no early exit): branch-free, and the lists are short.
+bool stalled(const ChSearchGraph& back, const double* dist, index_t v, double d) {
+    const ChArc* a = back.arcs.data() + back.first[v];
+    const ChArc* end = back.arcs.data() + back.first[v + 1];
+    bool stall = false;
+    for (; a != end; ++a) stall |= dist[a->head] + a->weight < d;
+    return stall;
+}
+
+// Relaxes the arcs of v (cost d) in `go`; queues improved nodes when `heap` is given. Costs of
+// `bound` or more are not recorded: a bidirectional query passes the best path found so far, which
+// no path through such a node can improve.
+void relax(const ChSearchGraph& go, double* dist, index_t* pred, std::vector<index_t>& touched,
+           index_t v, double d, ChHeap* heap, double bound = kInf) {
+    const ChArc* a = go.arcs.data() + go.first[v];
+    const ChArc* end = go.arcs.data() + go.first[v + 1];
+    for (; a != end; ++a) {
+        const double nd = d + a->weight;
+        const index_t x = a->head;
+        const double cur = dist[x];
+        if (nd < std::min(cur, bound)) {
+            // A settled node cannot improve (its cost is at most d <= nd with a heap, or final in
+            // the tree walks), so x is new or still queued.
+            dist[x] = nd;
+            pred[x] = a->edge;
+            if (cur == kInf) {
+                touched.push_back(x);
+                if (heap) heap->push(nd, x);
+            } else if (heap) {
+                heap->decrease(nd, x);
+            }
         }
     }
-    return v;
 }
 
 }  // namespace
+
+double ChQuery::dijkstra_query(const Hierarchy& h, index_t s, index_t t, index_t& meet) {
+    fwd_.start(s);
+    fwd_.heap.push(0.0, s);
+    bwd_.start(t);
+    bwd_.heap.push(0.0, t);
+    double best = kInf;
+    // The directions take turns (a predictable branch, unlike picking the smaller key); one whose
+    // next cost is >= best cannot improve it (costs only grow upwards) and is done.
+    auto step = [&](Side& side, const Side& other, const ChSearchGraph& go, const ChSearchGraph& back) {
+        if (!(side.heap.min_key() < best)) return false;
+        const auto [d, v] = side.heap.pop();
+        // Stalled nodes still close paths: their cost is a real path's.
+        if (d + other.dist[v] < best) {
+            best = d + other.dist[v];
+            meet = v;
+        }
+        if (!stalled(back, side.dist.data(), v, d))
+            relax(go, side.dist.data(), side.pred.data(), side.touched, v, d, &side.heap, best);
+        return true;
+    };
+    for (;;) {
+        const bool f = step(fwd_, bwd_, h.upward, h.downward);
+        const bool b = step(bwd_, fwd_, h.downward, h.upward);
+        if (!f && !b) break;
+    }
+    return best;
+}
+
+// Customisable CH: the upward search space of a node is its elimination-tree ancestors, so both
+// searches walk up their tree paths, always advancing the lower-ranked one, which settles nodes in
+// an order where every node comes after all its lower neighbours on the path (no queue needed).
+// Once the walks meet, the remaining ancestors are common: each is a candidate meeting node, and
+// a direction stops relaxing from nodes that already cost at least the best path (pruning).
+double ChQuery::tree_query(const Hierarchy& h, index_t s, index_t t, index_t& meet) {
+    const index_t* parent = h.topo->parent.data();
+    fwd_.start(s);
+    bwd_.start(t);
+    double* F = fwd_.dist.data();
+    double* B = bwd_.dist.data();
+    index_t x = s, y = t;
+    // Roots have parent -1; as an unsigned number -1 is the largest, so a walk that reached its
+    // root waits for the other one.
+    while (x != y) {
+        if (static_cast<std::uint32_t>(x) < static_cast<std::uint32_t>(y)) {
+            const double d = F[x];
+            if (d != kInf && !stalled(h.downward, F, x, d))
+                relax(h.upward, F, fwd_.pred.data(), fwd_.touched, x, d, nullptr);
+            x = parent[x];
+        } else {
+            const double d = B[y];
+            if (d != kInf && !stalled(h.upward, B, y, d))
+                relax(h.downward, B, bwd_.pred.data(), bwd_.touched, y, d, nullptr);
+            y = parent[y];
+        }
+    }
+    double best = kInf;
+    for (; x != kInvalidIndex; x = parent[x]) {
+        const double f = F[x], b = B[x];
+        if (f + b < best) {
+            best = f + b;
+            meet = x;
+        }
+        if (f < best) relax(h.upward, F, fwd_.pred.data(), fwd_.touched, x, f, nullptr);
+        if (b < best) relax(h.downward, B, bwd_.pred.data(), bwd_.touched, x, b, nullptr);
+    }
+    return best;
+}
 
 double ChQuery::shortest_path(const Hierarchy& h, index_t origin, index_t destination,
                               std::vector<index_t>* links) {
     if (origin == destination) return 0.0;
     const ChTopology& t = *h.topo;
     const index_t s = t.source_rank(origin), d = t.target_rank(destination);
-    next_stamp();
-    fheap_.clear();
-    bheap_.clear();
-    const std::uint32_t reached = base_;
-    fwd_[s] = Label{0.0, reached, kInvalidIndex};
-    fheap_.push(0.0, s);
-    bwd_[d] = Label{0.0, reached, kInvalidIndex};
-    bheap_.push(0.0, d);
-    double best = kInf;
     index_t meet = kInvalidIndex;
-    for (;;) {
-        const double kf = fheap_.empty() ? kInf : fheap_.min_key();
-        const double kb = bheap_.empty() ? kInf : bheap_.min_key();
-        // A direction whose next cost is >= best cannot improve it (costs only grow upwards).
-        if (kf >= best && kb >= best) break;
-        const bool forward = kf <= kb;
-        double dv = 0;
-        index_t v = forward ? upward_step(t, h.up.data(), h.down.data(), fwd_, fheap_, reached, dv)
-                            : upward_step(t, h.down.data(), h.up.data(), bwd_, bheap_, reached, dv);
-        if (v == -1) continue;
-        if (v < -1) v = -2 - v;  // stalled nodes still close paths: their cost is a real path's
-        const Label& other = forward ? bwd_[v] : fwd_[v];
-        if (other.stamp >= reached && dv + other.dist < best) {
-            best = dv + other.dist;
-            meet = v;
-        }
-    }
+    const double best = t.parent.empty() ? dijkstra_query(h, s, d, meet) : tree_query(h, s, d, meet);
     if (links && meet != kInvalidIndex) {
         // Climb from the meeting node back down both searches, then unpack each edge.
-        std::vector<index_t> climb;
+        climb_.clear();
         for (index_t v = meet; v != s;) {
-            const index_t e = fwd_[v].pred_edge;
-            climb.push_back(e);
+            const index_t e = fwd_.pred[v];
+            climb_.push_back(e);
             v = t.lower(e);
         }
-        for (auto it = climb.rbegin(); it != climb.rend(); ++it) unpack(h, *it, true, *links);
+        for (auto it = climb_.rbegin(); it != climb_.rend(); ++it) unpack(h, *it, true, *links);
         for (index_t v = meet; v != d;) {
-            const index_t e = bwd_[v].pred_edge;
+            const index_t e = bwd_.pred[v];
             unpack(h, e, false, *links);
             v = t.lower(e);
         }
     }
+    fwd_.reset();
+    bwd_.reset();
     return best;
 }
 
@@ -730,22 +895,107 @@ void ChQuery::unpack(const Hierarchy& h, index_t edge, bool up, std::vector<inde
     }
 }
 
+bool ChQuery::phast_tree(const Hierarchy& h, index_t origin, const RoutingGraph& graph, Span<double> dist,
+                         Span<index_t> pred_link) {
+    const ChTopology& t = *h.topo;
+    const index_t ranks = t.num_ranks(), n = t.num_network_nodes;
+    sweep_.assign(static_cast<std::size_t>(ranks), kInf);
+    // Upward part: labels are upper bounds (stalled nodes' too); the sweep makes them exact.
+    {
+        const index_t start = t.source_rank(origin);
+        Side& side = fwd_;
+        double* d = side.dist.data();
+        side.start(start);
+        if (!t.parent.empty()) {
+            for (index_t x = start; x != kInvalidIndex; x = t.parent[x])
+                if (d[x] != kInf && !stalled(h.downward, d, x, d[x]))
+                    relax(h.upward, d, side.pred.data(), side.touched, x, d[x], nullptr);
+        } else {
+            side.heap.push(0.0, start);
+            while (!side.heap.empty()) {
+                const auto [dx, x] = side.heap.pop();
+                if (!stalled(h.downward, d, x, dx))
+                    relax(h.upward, d, side.pred.data(), side.touched, x, dx, &side.heap);
+            }
+        }
+        for (index_t x : side.touched) sweep_[x] = d[x];
+        side.reset();
+    }
+    // Downward sweep: node v takes the cheapest of its down arcs from higher (final) nodes.
+    double* sd = sweep_.data();
+    const ChArc* arcs = h.downward.arcs.data();
+    const index_t* first = h.downward.first.data();
+    for (index_t v = ranks - 1; v >= 0; --v) {
+        double best = sd[v];
+        for (const ChArc* a = arcs + first[v], *end = arcs + first[v + 1]; a != end; ++a)
+            best = std::min(best, sd[a->head] + a->weight);
+        sd[v] = best;
+    }
+    // Predecessors: breadth-first over tight links in the graph's internal order (a node's links
+    // are contiguous with their costs; zones keep their ids there, so the zones rule is id <
+    // first_thru_node), then both outputs are scattered to network order.
+    const index_t o = graph.to_internal(origin);
+    tree_dist_.resize(static_cast<std::size_t>(n));
+    tree_pred_.assign(static_cast<std::size_t>(n), kInvalidIndex);
+    double* di = tree_dist_.data();
+    index_t* pi = tree_pred_.data();
+    std::size_t reached = 0;
+    for (index_t u = 0; u < n; ++u) {
+        di[u] = sd[t.target_rank(graph.to_external(u))];
+        reached += di[u] != kInf;
+    }
+    if (di[o] == kInf) ++reached;
+    di[o] = 0.0;  // a zone origin: its sink may be reachable through others, at a cost
+    queue_.clear();
+    queue_.push_back(o);
+    for (std::size_t qi = 0; qi < queue_.size(); ++qi) {
+        const index_t u = queue_[qi];
+        if (u < t.first_thru_node && u != o) continue;
+        const double du = di[u];
+        for (index_t e = graph.begin(u), end = graph.end(u); e < end; ++e) {
+            const index_t w = graph.head(e);
+            const double dw = di[w];
+            if (pi[w] == kInvalidIndex && w != o && du + graph.cost(e) <= dw + 1e-12 * dw) {
+                pi[w] = e;
+                queue_.push_back(w);
+            }
+        }
+    }
+    for (index_t u = 0; u < n; ++u) {
+        const index_t v = graph.to_external(u);
+        dist[v] = di[u];
+        pred_link[v] = pi[u] == kInvalidIndex ? kInvalidIndex : graph.link(pi[u]);
+    }
+    const std::size_t found = queue_.size();
+    return found == reached;
+}
+
 void ChQuery::upward_search(const Hierarchy& h, index_t v, bool forward,
                             std::vector<std::pair<index_t, double>>& space) {
     const ChTopology& t = *h.topo;
     const index_t start = forward ? t.source_rank(v) : t.target_rank(v);
-    next_stamp();
-    fheap_.clear();
-    const std::uint32_t reached = base_;
-    fwd_[start] = Label{0.0, reached, kInvalidIndex};
-    fheap_.push(0.0, start);
-    const double* go = forward ? h.up.data() : h.down.data();
-    const double* back = forward ? h.down.data() : h.up.data();
-    while (!fheap_.empty()) {
-        double d = 0;
-        const index_t u = upward_step(t, go, back, fwd_, fheap_, reached, d);
-        if (u >= 0) space.push_back({u, d});
+    Side& side = fwd_;
+    double* dist = side.dist.data();
+    side.start(start);
+    const ChSearchGraph& go = forward ? h.upward : h.downward;
+    const ChSearchGraph& back = forward ? h.downward : h.upward;
+    if (!t.parent.empty()) {
+        for (index_t x = start; x != kInvalidIndex; x = t.parent[x]) {
+            const double d = dist[x];
+            if (d == kInf || stalled(back, dist, x, d)) continue;
+            space.push_back({x, d});
+            relax(go, dist, side.pred.data(), side.touched, x, d, nullptr);
+        }
+    } else {
+        side.heap.push(0.0, start);
+        while (!side.heap.empty()) {
+            const auto [d, x] = side.heap.pop();
+            if (stalled(back, dist, x, d)) continue;
+            space.push_back({x, d});
+            relax(go, dist, side.pred.data(), side.touched, x, d, &side.heap);
+        }
     }
+    side.reset();
 }
 
 // ------------------------------------------------------------------------------------------------
@@ -757,6 +1007,32 @@ void validate_hierarchy(const Hierarchy& h) {
 
 }  // namespace
 
+namespace {
+
+// row[j] = min(row[j], d + col[j]): the scan of a dense bucket. Compiled twice where the compiler
+// can pick the instruction set at run time (AVX2: four doubles per instruction; the baseline,
+// SSE2, does two), since wheels must run on any x86-64.
+#if defined(__GNUC__) && defined(__x86_64__) && defined(__linux__) && !defined(__SANITIZE_ADDRESS__)
+__attribute__((target_clones("avx2", "default")))
+#endif
+void min_plus(double* __restrict row, const double* __restrict col, double d, std::size_t n) {
+    // Unrolled: the loop's own compare and increment were a third of its instructions.
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC unroll 4
+#endif
+    for (std::size_t j = 0; j < n; ++j) {
+        const double c = d + col[j];
+        row[j] = c < row[j] ? c : row[j];
+    }
+}
+
+}  // namespace
+
+// The bucket method. Buckets are stored by node, in rank order. A node's bucket holds one entry
+// per target whose backward search reached it; the nodes near the top of the hierarchy are
+// reached by most targets, and the forward searches of most origins reach them too, so most of
+// the scanning happens there: those buckets are stored as dense rows (one cost per target, inf
+// where absent) and scanned by a vectorised min-plus loop instead of entry by entry.
 void distance_matrix(const Hierarchy& h, Span<const index_t> origins, Span<const index_t> targets,
                      Span<double> out, int threads, const ProgressFn& progress, ChPool* pool) {
     validate_hierarchy(h);
@@ -773,7 +1049,7 @@ void distance_matrix(const Hierarchy& h, Span<const index_t> origins, Span<const
     ChPool& p = pool ? *pool : local_pool;
     const index_t ranks = t.num_ranks();
 
-    // Phase 1: one backward upward search per target; bucket[v] lists (target, cost to it).
+    // Phase 1: one backward upward search per target, in parallel, each into its own list.
     std::vector<std::vector<std::pair<index_t, double>>> spaces(nt);
     {
         const int nthreads = resolve_threads(threads, static_cast<std::int64_t>(nt));
@@ -788,24 +1064,54 @@ void distance_matrix(const Hierarchy& h, Span<const index_t> origins, Span<const
                                           spaces[static_cast<std::size_t>(j)]);
                      });
     }
-    struct BucketEntry {
-        index_t target;
-        double dist;
-    };
+    // Phase 2: buckets by node, filled in target order (deterministic). Nodes reached by at least
+    // a sixteenth of the targets get dense rows, densest first, within kDenseBudget bytes: on
+    // Philadelphia (1000 x 1000) 1/16 was fastest (1/4: +15%, 1/2: +55%, all sparse: +100%).
+    constexpr std::int64_t kDenseDivisor = 16;
+    constexpr std::size_t kDenseBudget = std::size_t{64} << 20;
+    std::vector<std::int64_t> count(static_cast<std::size_t>(ranks), 0);
+    for (const auto& sp : spaces)
+        for (const auto& [v, d] : sp) ++count[v];
+    std::vector<index_t> dense_of(static_cast<std::size_t>(ranks), kInvalidIndex);
+    index_t num_dense = 0;
+    if (nt >= 8) {
+        std::vector<index_t> candidates;
+        for (index_t v = 0; v < ranks; ++v)
+            if (count[v] * kDenseDivisor >= static_cast<std::int64_t>(nt)) candidates.push_back(v);
+        std::stable_sort(candidates.begin(), candidates.end(),
+                         [&](index_t a, index_t b) { return count[a] > count[b]; });
+        const std::size_t max_dense = std::max<std::size_t>(1, kDenseBudget / (nt * sizeof(double)));
+        if (candidates.size() > max_dense) candidates.resize(max_dense);
+        std::sort(candidates.begin(), candidates.end());  // rows in rank order
+        for (index_t v : candidates) dense_of[v] = num_dense++;
+    }
     std::vector<std::int64_t> bucket_first(static_cast<std::size_t>(ranks) + 1, 0);
-    for (const auto& s : spaces)
-        for (const auto& [v, d] : s) ++bucket_first[v + 1];
-    for (index_t v = 0; v < ranks; ++v) bucket_first[v + 1] += bucket_first[v];
-    std::vector<BucketEntry> buckets(static_cast<std::size_t>(bucket_first[ranks]));
+    for (index_t v = 0; v < ranks; ++v)
+        bucket_first[v + 1] = bucket_first[v] + (dense_of[v] == kInvalidIndex ? count[v] : 0);
+    std::vector<index_t> bucket_target(static_cast<std::size_t>(bucket_first[ranks]));
+    std::vector<double> bucket_dist(bucket_target.size());
+    std::vector<double> dense(static_cast<std::size_t>(num_dense) * nt, kInf);
     {
         std::vector<std::int64_t> cursor(bucket_first.begin(), bucket_first.end() - 1);
-        for (std::size_t j = 0; j < nt; ++j) {  // in target order: deterministic buckets
-            for (const auto& [v, d] : spaces[j]) buckets[cursor[v]++] = {static_cast<index_t>(j), d};
+        for (std::size_t j = 0; j < nt; ++j) {
+            for (const auto& [v, d] : spaces[j]) {
+                const index_t k = dense_of[v];
+                if (k != kInvalidIndex) {
+                    dense[static_cast<std::size_t>(k) * nt + j] = d;
+                } else {
+                    const std::int64_t c = cursor[v]++;
+                    bucket_target[c] = static_cast<index_t>(j);
+                    bucket_dist[c] = d;
+                }
+            }
             std::vector<std::pair<index_t, double>>().swap(spaces[j]);
         }
     }
 
-    // Phase 2: one forward upward search per origin scans the buckets of the nodes it settles.
+    // Phase 3: one forward upward search per origin, in parallel, scans the buckets of the nodes
+    // it reaches into its own row of the output. (Scanning the dense rows a block of targets at a
+    // time for chunks of origins, to keep the blocks in cache, measured no faster: the scan is
+    // bound by instructions, not memory.)
     const int nthreads = resolve_threads(threads, static_cast<std::int64_t>(no));
     std::vector<ChPool::Handle> ws(static_cast<std::size_t>(nthreads));
     std::vector<std::vector<std::pair<index_t, double>>> space(static_cast<std::size_t>(nthreads));
@@ -823,16 +1129,37 @@ void distance_matrix(const Hierarchy& h, Span<const index_t> origins, Span<const
                      q->upward_search(h, o, true, sp);
                      double* row = out.data() + static_cast<std::size_t>(i) * nt;
                      std::fill(row, row + nt, kInf);
-                     for (const auto& [v, ds] : sp)
-                         for (std::int64_t b = bucket_first[v]; b < bucket_first[v + 1]; ++b) {
-                             const BucketEntry& be = buckets[b];
-                             row[be.target] = std::min(row[be.target], ds + be.dist);
+                     for (const auto& [v, ds] : sp) {
+                         const index_t k = dense_of[v];
+                         if (k != kInvalidIndex) {
+                             min_plus(row, dense.data() + static_cast<std::size_t>(k) * nt, ds, nt);
+                             continue;
                          }
+                         for (std::int64_t b = bucket_first[v]; b < bucket_first[v + 1]; ++b) {
+                             const double c = ds + bucket_dist[b];
+                             double& r = row[bucket_target[b]];
+                             if (c < r) r = c;
+                         }
+                     }
                      // A zone's source copy and its sink are different nodes: o -> o is 0 anyway.
                      if (o < t.first_thru_node)
                          for (std::size_t j = 0; j < nt; ++j)
                              if (targets[j] == o) row[j] = 0.0;
                  });
+}
+
+bool phast_tree(const Hierarchy& h, ChQuery& q, index_t origin, const RoutingGraph& graph,
+                Span<double> dist, Span<index_t> pred_link) {
+    validate_hierarchy(h);
+    const index_t n = h.topo->num_network_nodes;
+    validate_nodes(Span<const index_t>(&origin, 1), n, "origin");
+    if (graph.num_nodes() != n || graph.num_links() != h.topo->num_network_links ||
+        graph.first_thru_node() != h.topo->first_thru_node)
+        throw InputError("graph", -1, "the routing graph is not the hierarchy's network");
+    if (dist.size() != static_cast<std::size_t>(n) || pred_link.size() != static_cast<std::size_t>(n))
+        throw InputError("dist", -1, "dist and pred_link must have one entry per node");
+    if (q.num_nodes() != h.topo->num_ranks()) q.resize(h.topo->num_ranks());
+    return q.phast_tree(h, origin, graph, dist, pred_link);
 }
 
 PathBatch shortest_paths(const Hierarchy& h, Span<const index_t> origins, Span<const index_t> dests,
@@ -865,6 +1192,31 @@ PathBatch shortest_paths(const Hierarchy& h, Span<const index_t> origins, Span<c
     });
     paths.assemble(out.offsets, out.links);
     return out;
+}
+
+void shortest_path_costs(const Hierarchy& h, Span<const index_t> origins, Span<const index_t> dests,
+                         Span<double> out, int threads, const ProgressFn& progress, ChPool* pool) {
+    validate_hierarchy(h);
+    const index_t n = h.topo->num_network_nodes;
+    if (dests.size() != origins.size())
+        throw InputError("destinations", -1,
+                         "origins and destinations must have the same length (" +
+                             std::to_string(origins.size()) + " != " + std::to_string(dests.size()) + ")");
+    validate_nodes(origins, n, "origins");
+    validate_nodes(dests, n, "destinations");
+    const std::size_t nq = origins.size();
+    if (out.size() != nq) throw InputError("out", -1, "out: expected length " + std::to_string(nq));
+    if (nq == 0) return;
+    ChPool local_pool;
+    ChPool& p = pool ? *pool : local_pool;
+    const int nthreads = resolve_threads(threads, static_cast<std::int64_t>(nq));
+    std::vector<ChPool::Handle> ws(static_cast<std::size_t>(nthreads));
+    parallel_for(static_cast<std::int64_t>(nq), nthreads, progress, [&](int worker, std::int64_t qi) {
+        const std::size_t i = static_cast<std::size_t>(qi);
+        auto& q = ws[static_cast<std::size_t>(worker)];
+        if (!q) q = p.get(h.topo->num_ranks());
+        out[i] = q->shortest_path(h, origins[i], dests[i], nullptr);
+    });
 }
 
 }  // namespace smartcore

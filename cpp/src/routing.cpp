@@ -393,38 +393,17 @@ void distance_matrix(const RoutingGraph& g, Span<const index_t> origins, Span<co
                  });
 }
 
-PathBatch shortest_paths(const RoutingGraph& g, Span<const index_t> origins, Span<const index_t> dests,
-                         int threads, const ProgressFn& progress, DijkstraPool* pool) {
+namespace {
+
+// One search per distinct origin: the queries are sorted by origin (stably, so that the grouping is
+// deterministic) and the groups handed out to the threads. Writes costs, and paths when `paths` is
+// given.
+void pairs_impl(const RoutingGraph& g, Span<const index_t> origins, Span<const index_t> dests,
+                Span<double> cost, OrderedConcat<index_t>* paths, int nthreads, const ProgressFn& progress,
+                DijkstraPool& p, const std::vector<std::size_t>& group_start, const std::vector<index_t>& order) {
     const index_t n = g.num_nodes();
-    if (dests.size() != origins.size())
-        throw InputError("destinations", -1,
-                         "origins and destinations must have the same length (" +
-                             std::to_string(origins.size()) + " != " + std::to_string(dests.size()) + ")");
-    validate_nodes(origins, n, "origins");
-    validate_nodes(dests, n, "destinations");
-    const std::size_t nq = origins.size();
-    PathBatch out;
-    out.cost.assign(nq, kInf);
-    out.offsets.assign(nq + 1, 0);
-    if (nq == 0) return out;
-
-    // One search per distinct origin: sort the queries by origin (stably, so that the grouping is
-    // deterministic) and hand out the groups.
-    std::vector<index_t> order(nq);
-    std::iota(order.begin(), order.end(), 0);
-    std::stable_sort(order.begin(), order.end(),
-                     [&](index_t a, index_t b) { return origins[a] < origins[b]; });
-    std::vector<std::size_t> group_start;
-    for (std::size_t k = 0; k < nq; ++k)
-        if (k == 0 || origins[order[k]] != origins[order[k - 1]]) group_start.push_back(k);
-    group_start.push_back(nq);
     const std::int64_t num_groups = static_cast<std::int64_t>(group_start.size()) - 1;
-
-    DijkstraPool local_pool;
-    DijkstraPool& p = pool ? *pool : local_pool;
-    const int nthreads = resolve_threads(threads, num_groups);
     std::vector<DijkstraPool::Handle> ws(static_cast<std::size_t>(nthreads));
-    OrderedConcat<index_t> paths(nq, nthreads);
     parallel_for(num_groups, nthreads, progress, [&](int worker, std::int64_t gi) {
         auto& q = ws[static_cast<std::size_t>(worker)];
         if (!q) q = p.get(n);
@@ -439,8 +418,9 @@ PathBatch shortest_paths(const RoutingGraph& g, Span<const index_t> origins, Spa
         for (std::size_t k = lo; k < hi; ++k) {
             const std::size_t i = static_cast<std::size_t>(order[k]);
             const index_t t = targets[k - lo];
-            out.cost[i] = q->distance(t);
-            auto& buf = paths.begin(i, worker);
+            cost[i] = q->distance(t);
+            if (!paths) continue;
+            auto& buf = paths->begin(i, worker);
             const std::size_t start = buf.size();
             if (q->settled(t))
                 for (index_t v = t; v != source;) {
@@ -449,6 +429,319 @@ PathBatch shortest_paths(const RoutingGraph& g, Span<const index_t> origins, Spa
                     v = g.tail(e);
                 }
             std::reverse(buf.begin() + static_cast<std::ptrdiff_t>(start), buf.end());
+            paths->end(i);
+        }
+    });
+}
+
+void check_pairs(Span<const index_t> origins, Span<const index_t> dests, index_t n) {
+    if (dests.size() != origins.size())
+        throw InputError("destinations", -1,
+                         "origins and destinations must have the same length (" +
+                             std::to_string(origins.size()) + " != " + std::to_string(dests.size()) + ")");
+    validate_nodes(origins, n, "origins");
+    validate_nodes(dests, n, "destinations");
+}
+
+void group_by_origin(Span<const index_t> origins, std::vector<index_t>& order,
+                     std::vector<std::size_t>& group_start) {
+    const std::size_t nq = origins.size();
+    order.resize(nq);
+    std::iota(order.begin(), order.end(), 0);
+    std::stable_sort(order.begin(), order.end(),
+                     [&](index_t a, index_t b) { return origins[a] < origins[b]; });
+    for (std::size_t k = 0; k < nq; ++k)
+        if (k == 0 || origins[order[k]] != origins[order[k - 1]]) group_start.push_back(k);
+    group_start.push_back(nq);
+}
+
+}  // namespace
+
+PathBatch shortest_paths(const RoutingGraph& g, Span<const index_t> origins, Span<const index_t> dests,
+                         int threads, const ProgressFn& progress, DijkstraPool* pool) {
+    check_pairs(origins, dests, g.num_nodes());
+    const std::size_t nq = origins.size();
+    PathBatch out;
+    out.cost.assign(nq, kInf);
+    out.offsets.assign(nq + 1, 0);
+    if (nq == 0) return out;
+    std::vector<index_t> order;
+    std::vector<std::size_t> group_start;
+    group_by_origin(origins, order, group_start);
+    DijkstraPool local_pool;
+    const int nthreads = resolve_threads(threads, static_cast<std::int64_t>(group_start.size() - 1));
+    OrderedConcat<index_t> paths(nq, nthreads);
+    pairs_impl(g, origins, dests, out.cost, &paths, nthreads, progress, pool ? *pool : local_pool,
+               group_start, order);
+    paths.assemble(out.offsets, out.links);
+    return out;
+}
+
+void shortest_path_costs(const RoutingGraph& g, Span<const index_t> origins, Span<const index_t> dests,
+                         Span<double> out, int threads, const ProgressFn& progress, DijkstraPool* pool) {
+    check_pairs(origins, dests, g.num_nodes());
+    check_length(out, origins.size(), "out");
+    if (origins.empty()) return;
+    std::vector<index_t> order;
+    std::vector<std::size_t> group_start;
+    group_by_origin(origins, order, group_start);
+    DijkstraPool local_pool;
+    const int nthreads = resolve_threads(threads, static_cast<std::int64_t>(group_start.size() - 1));
+    pairs_impl(g, origins, dests, out, nullptr, nthreads, progress, pool ? *pool : local_pool,
+               group_start, order);
+}
+
+// ------------------------------------------------------------------------------------------------
+// Turns.
+TurnGraph::TurnGraph(StarView fs, Span<const double> weight, index_t first_thru_node,
+                     Span<const index_t> turn_from, Span<const index_t> turn_to,
+                     Span<const double> turn_penalty)
+    : first_thru_node_(first_thru_node) {
+    validate_star(fs);
+    validate_weight(weight, fs.link.size());
+    const index_t n = fs.num_nodes();
+    validate_first_thru_node(first_thru_node, n);
+    const std::size_t m = fs.link.size();
+    first_.assign(fs.first.begin(), fs.first.end());
+    head_.assign(fs.other.begin(), fs.other.end());
+    link_.assign(fs.link.begin(), fs.link.end());
+    tail_.resize(m);
+    cost_.resize(m);
+    edge_of_link_.resize(m);
+    for (index_t v = 0; v < n; ++v)
+        for (index_t e = fs.first[v]; e < fs.first[v + 1]; ++e) {
+            tail_[e] = v;
+            cost_[e] = weight[fs.link[e]];
+            edge_of_link_[fs.link[e]] = e;
+        }
+    const std::size_t k = turn_from.size();
+    if (turn_to.size() != k || turn_penalty.size() != k)
+        throw InputError("turns", -1,
+                         "turns: from, to and penalty must have the same length (" + std::to_string(k) +
+                             ", " + std::to_string(turn_to.size()) + ", " +
+                             std::to_string(turn_penalty.size()) + ")");
+    struct Turn {
+        index_t from, to;
+        double penalty;
+    };
+    std::vector<Turn> turns(k);
+    for (std::size_t i = 0; i < k; ++i) {
+        const index_t a = turn_from[i], b = turn_to[i];
+        const double p = turn_penalty[i];
+        const auto where = static_cast<std::int64_t>(i);
+        if (a < 0 || static_cast<std::size_t>(a) >= m || b < 0 || static_cast<std::size_t>(b) >= m)
+            throw InputError("turns", where,
+                             "turn " + std::to_string(i) + ": link " +
+                                 std::to_string(a < 0 || static_cast<std::size_t>(a) >= m ? a : b) +
+                                 " is outside [0, " + std::to_string(m) + ")");
+        const index_t ea = edge_of_link_[a], eb = edge_of_link_[b];
+        if (head_[ea] != tail_[eb])
+            throw InputError("turns", where,
+                             "turn " + std::to_string(i) + ": link " + std::to_string(b) +
+                                 " does not start where link " + std::to_string(a) + " ends");
+        if (!(p >= 0))  // NaN too
+            throw InputError("turns", where,
+                             "turn " + std::to_string(i) + ": penalty " + num(p) +
+                                 " (must be >= 0, inf to ban the turn)");
+        turns[i] = {ea, eb, p};
+    }
+    std::sort(turns.begin(), turns.end(), [](const Turn& x, const Turn& y) {
+        return x.from != y.from ? x.from < y.from : x.to < y.to;
+    });
+    turn_first_.assign(m + 1, 0);
+    for (std::size_t i = 0; i < k; ++i) {
+        const Turn& t = turns[i];
+        if (!turn_to_.empty() && i > 0 && turns[i - 1].from == t.from && turns[i - 1].to == t.to) {
+            turn_penalty_.back() = std::max(turn_penalty_.back(), t.penalty);  // duplicate
+            continue;
+        }
+        turn_to_.push_back(t.to);
+        turn_penalty_.push_back(t.penalty);
+        ++turn_first_[static_cast<std::size_t>(t.from) + 1];
+    }
+    for (std::size_t e = 0; e < m; ++e) turn_first_[e + 1] += turn_first_[e];
+}
+
+TurnGraph TurnGraph::with_weight(Span<const double> weight) const {
+    validate_weight(weight, link_.size());
+    TurnGraph g = *this;
+    for (std::size_t e = 0; e < link_.size(); ++e) g.cost_[e] = weight[link_[e]];
+    return g;
+}
+
+void TurnQuery::resize(index_t num_nodes) {
+    node_.assign(static_cast<std::size_t>(num_nodes), Label{kInf, 0, kInvalidIndex});
+    edge_.clear();
+    target_mark_.assign(static_cast<std::size_t>(num_nodes), 0);
+    target_epoch_ = 0;
+    num_targets_ = 0;
+    base_ = 0;
+    heap_.clear();
+}
+
+void TurnQuery::set_targets(Span<const index_t> targets) {
+    if (++target_epoch_ == 0) {
+        std::fill(target_mark_.begin(), target_mark_.end(), 0u);
+        target_epoch_ = 1;
+    }
+    num_targets_ = 0;
+    for (index_t t : targets)
+        if (target_mark_[t] != target_epoch_) {
+            target_mark_[t] = target_epoch_;
+            ++num_targets_;
+        }
+}
+
+void TurnQuery::run(const TurnGraph& g, index_t origin, double radius) {
+    if (edge_.size() != g.head_.size()) edge_.assign(g.head_.size(), Label{kInf, 0, kInvalidIndex});
+    if (base_ >= std::numeric_limits<std::uint32_t>::max() - 2) {
+        for (Label& l : edge_) l.stamp = 0;
+        for (Label& l : node_) l.stamp = 0;
+        base_ = 0;
+    }
+    base_ += 2;
+    g_ = &g;
+    origin_ = origin;
+    heap_.clear();
+    const std::uint32_t reached = base_, settled = base_ + 1;
+    index_t remaining = num_targets_;
+    const bool stop_at_targets = remaining > 0;
+    const index_t first_thru = g.first_thru_node_;
+
+    // The origin is settled at cost 0, entered by no link.
+    node_[origin] = Label{0.0, reached, kInvalidIndex};
+    if (stop_at_targets && target_mark_[origin] == target_epoch_ && --remaining == 0) return;
+    for (index_t b = g.first_[origin]; b < g.first_[origin + 1]; ++b) {
+        const double nd = g.cost_[b];
+        Label& l = edge_[b];
+        if (l.stamp < reached || nd < l.dist) {
+            l = Label{nd, reached, kInvalidIndex};
+            heap_.push(nd, b);
+        }
+    }
+    while (!heap_.empty()) {
+        const auto [d, a] = heap_.pop();
+        Label& la = edge_[a];
+        if (la.stamp != reached || d != la.dist) continue;  // settled already, or stale
+        if (d > radius) break;
+        la.stamp = settled;
+        const index_t v = g.head_[a];
+        Label& nv = node_[v];
+        if (nv.stamp != reached) {  // the first (cheapest) link into v settles v
+            nv = Label{d, reached, a};
+            if (stop_at_targets && target_mark_[v] == target_epoch_ && --remaining == 0) break;
+        }
+        if (v < first_thru) continue;  // zones rule: a path entering a zone ends there
+        // Merge the links leaving v with a's turns (both sorted by edge).
+        index_t k = g.turn_first_[a];
+        const index_t k_end = g.turn_first_[a + 1];
+        for (index_t b = g.first_[v], end = g.first_[v + 1]; b < end; ++b) {
+            double penalty = 0.0;
+            while (k < k_end && g.turn_to_[k] < b) ++k;
+            if (k < k_end && g.turn_to_[k] == b) {
+                penalty = g.turn_penalty_[k];
+                if (penalty == kInf) continue;  // banned
+            }
+            const double nd = d + penalty + g.cost_[b];
+            Label& l = edge_[b];
+            if (l.stamp < reached) {
+                l = Label{nd, reached, a};
+                heap_.push(nd, b);
+            } else if (nd < l.dist) {
+                l.dist = nd;
+                l.pred = a;
+                heap_.push(nd, b);
+            }
+        }
+    }
+}
+
+index_t TurnQuery::last_link(index_t v) const {
+    if (node_[v].stamp != base_ || node_[v].pred == kInvalidIndex) return kInvalidIndex;
+    return g_->link_[node_[v].pred];
+}
+
+void TurnQuery::path(index_t v, std::vector<index_t>& links) const {
+    if (node_[v].stamp != base_) return;
+    const std::size_t start = links.size();
+    for (index_t e = node_[v].pred; e != kInvalidIndex; e = edge_[e].pred) links.push_back(g_->link_[e]);
+    std::reverse(links.begin() + static_cast<std::ptrdiff_t>(start), links.end());
+}
+
+void shortest_path_tree(const TurnGraph& g, TurnQuery& q, index_t origin, Span<const index_t> targets,
+                        double radius, Span<double> dist, Span<index_t> pred_link) {
+    const index_t n = g.num_nodes();
+    validate_nodes(Span<const index_t>(&origin, 1), n, "origin");
+    validate_nodes(targets, n, "targets");
+    validate_radius(radius);
+    check_length(dist, static_cast<std::size_t>(n), "dist");
+    check_length(pred_link, static_cast<std::size_t>(n), "pred_link");
+    if (q.num_nodes() != n) q.resize(n);
+    q.set_targets(targets);
+    q.run(g, origin, radius);
+    for (index_t v = 0; v < n; ++v) {
+        dist[v] = q.distance(v);
+        pred_link[v] = q.last_link(v);
+    }
+}
+
+void distance_matrix(const TurnGraph& g, Span<const index_t> origins, Span<const index_t> targets,
+                     Span<double> out, int threads, const ProgressFn& progress, TurnPool* pool) {
+    const index_t n = g.num_nodes();
+    validate_nodes(origins, n, "origins");
+    validate_nodes(targets, n, "targets");
+    const std::size_t nt = targets.size();
+    check_length(out, origins.size() * nt, "out");
+    if (origins.empty() || nt == 0) return;
+    TurnPool local_pool;
+    TurnPool& p = pool ? *pool : local_pool;
+    const int nthreads = resolve_threads(threads, static_cast<std::int64_t>(origins.size()));
+    std::vector<TurnPool::Handle> ws(static_cast<std::size_t>(nthreads));
+    parallel_for(static_cast<std::int64_t>(origins.size()), nthreads, progress,
+                 [&](int worker, std::int64_t i) {
+                     auto& q = ws[static_cast<std::size_t>(worker)];
+                     if (!q) {
+                         q = p.get(n);
+                         q->set_targets(targets);
+                     }
+                     q->run(g, origins[static_cast<std::size_t>(i)]);
+                     double* row = out.data() + static_cast<std::size_t>(i) * nt;
+                     for (std::size_t j = 0; j < nt; ++j) row[j] = q->distance(targets[j]);
+                 });
+}
+
+PathBatch shortest_paths(const TurnGraph& g, Span<const index_t> origins, Span<const index_t> dests,
+                         int threads, const ProgressFn& progress, TurnPool* pool) {
+    const index_t n = g.num_nodes();
+    check_pairs(origins, dests, n);
+    const std::size_t nq = origins.size();
+    PathBatch out;
+    out.cost.assign(nq, kInf);
+    out.offsets.assign(nq + 1, 0);
+    if (nq == 0) return out;
+    std::vector<index_t> order;
+    std::vector<std::size_t> group_start;
+    group_by_origin(origins, order, group_start);
+    const std::int64_t num_groups = static_cast<std::int64_t>(group_start.size()) - 1;
+    TurnPool local_pool;
+    TurnPool& p = pool ? *pool : local_pool;
+    const int nthreads = resolve_threads(threads, num_groups);
+    std::vector<TurnPool::Handle> ws(static_cast<std::size_t>(nthreads));
+    OrderedConcat<index_t> paths(nq, nthreads);
+    parallel_for(num_groups, nthreads, progress, [&](int worker, std::int64_t gi) {
+        auto& q = ws[static_cast<std::size_t>(worker)];
+        if (!q) q = p.get(n);
+        const std::size_t lo = group_start[static_cast<std::size_t>(gi)];
+        const std::size_t hi = group_start[static_cast<std::size_t>(gi) + 1];
+        std::vector<index_t> targets;
+        targets.reserve(hi - lo);
+        for (std::size_t k = lo; k < hi; ++k) targets.push_back(dests[order[k]]);
+        q->set_targets(targets);
+        q->run(g, origins[order[lo]]);
+        for (std::size_t k = lo; k < hi; ++k) {
+            const std::size_t i = static_cast<std::size_t>(order[k]);
+            out.cost[i] = q->distance(targets[k - lo]);
+            q->path(targets[k - lo], paths.begin(i, worker));
             paths.end(i);
         }
     });

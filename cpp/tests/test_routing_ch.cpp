@@ -134,6 +134,91 @@ TEST_CASE("bucket matrices equal Bellman-Ford and do not depend on threads") {
     }
 }
 
+TEST_CASE("bucket matrices with many targets (dense bucket rows) and path costs") {
+    std::mt19937 rng(12);
+    for (int trial = 0; trial < 40; ++trial) {
+        Case c = random_case(rng, 60, 240);
+        const index_t n = c.g.num_nodes;
+        const Hierarchy ch = build_contraction_hierarchy(c.g.forward(), c.w, c.first_thru);
+        const Hierarchy cc = CustomizableCH(c.g.forward(), c.first_thru).customize(c.w);
+        std::vector<index_t> o, t;
+        for (int k = 0; k < 20; ++k) o.push_back(static_cast<index_t>(rng() % static_cast<unsigned>(n)));
+        for (int k = 0; k < 70; ++k) t.push_back(static_cast<index_t>(rng() % static_cast<unsigned>(n)));
+        std::vector<std::vector<double>> expect;
+        for (index_t x : o) expect.push_back(bellman_ford(c, x));
+        for (const Hierarchy* h : {&ch, &cc}) {
+            std::vector<double> m1(o.size() * t.size()), m2(m1.size());
+            distance_matrix(*h, o, t, m1, 1);
+            distance_matrix(*h, o, t, m2, 2);
+            CHECK(m1 == m2);
+            for (std::size_t i = 0; i < o.size(); ++i)
+                for (std::size_t j = 0; j < t.size(); ++j) CHECK(near(m1[i * t.size() + j], expect[i][t[j]]));
+            std::vector<index_t> d(o.size());
+            for (std::size_t i = 0; i < o.size(); ++i) d[i] = t[i];
+            std::vector<double> costs(o.size());
+            shortest_path_costs(*h, o, d, costs, 2);
+            const PathBatch b = shortest_paths(*h, o, d, 1);
+            CHECK(costs == b.cost);
+            for (std::size_t i = 0; i < o.size(); ++i) CHECK(near(costs[i], expect[i][d[i]]));
+        }
+    }
+}
+
+TEST_CASE("PHAST trees equal Bellman-Ford; their predecessors are a tree of tight links") {
+    std::mt19937 rng(21);
+    int trees = 0, refused = 0;
+    for (int trial = 0; trial < 200; ++trial) {
+        Case c = random_case(rng, 40, 150);
+        const index_t n = c.g.num_nodes;
+        const Hierarchy ch = build_contraction_hierarchy(c.g.forward(), c.w, c.first_thru);
+        const Hierarchy cc = CustomizableCH(c.g.forward(), c.first_thru).customize(c.w);
+        const RoutingGraph rg(c.g.forward(), c.w, c.first_thru);
+        ChQuery q;
+        std::vector<double> dist(static_cast<std::size_t>(n));
+        std::vector<index_t> pred(static_cast<std::size_t>(n));
+        for (index_t o = 0; o < n; ++o) {
+            const auto expect = bellman_ford(c, o);
+            for (const Hierarchy* h : {&ch, &cc}) {
+                const bool ok = phast_tree(*h, q, o, rg, dist, pred);
+                for (index_t v = 0; v < n; ++v) CHECK(near(dist[v], expect[v]));
+                if (!ok) {
+                    ++refused;
+                    continue;
+                }
+                ++trees;
+                CHECK(pred[o] == kInvalidIndex);
+                for (index_t v = 0; v < n; ++v) {
+                    if (v == o || expect[v] == kInf) {
+                        CHECK(v == o || pred[v] == kInvalidIndex);
+                        continue;
+                    }
+                    const index_t l = pred[v];
+                    CHECK(l >= 0 && c.g.head[l] == v);
+                    const index_t u = c.g.tail[l];
+                    CHECK(u == o || u >= c.first_thru);
+                    CHECK(near(expect[u] + c.w[l], expect[v]));
+                }
+            }
+        }
+    }
+    CHECK(trees > 1000);
+    CHECK(refused == 0);  // zero-cost cycles (frequent here) included
+    Graph g = Graph::from_links(3, {0, 1}, {1, 2});
+    std::vector<double> w{1, 1}, d(3);
+    std::vector<index_t> p(3);
+    const Hierarchy h = build_contraction_hierarchy(g.forward(), w, 0);
+    ChQuery q;
+    const RoutingGraph rg(g.forward(), w, 0);
+    CHECK(phast_tree(h, q, 0, rg, d, p));
+    CHECK(d == std::vector<double>({0, 1, 2}) && p == std::vector<index_t>({-1, 0, 1}));
+    std::vector<double> d2(2), w1{1};
+    CHECK_THROWS(phast_tree(h, q, 3, rg, d, p), InputError);
+    CHECK_THROWS(phast_tree(h, q, 0, rg, d2, p), InputError);
+    Graph other = Graph::from_links(4, {0}, {1});
+    CHECK_THROWS(phast_tree(h, q, 0, RoutingGraph(other.forward(), w1, 0), d, p), InputError);
+    CHECK_THROWS(phast_tree(h, q, 0, RoutingGraph(g.forward(), w, 1), d, p), InputError);
+}
+
 TEST_CASE("re-customising gives the new metric's distances") {
     std::mt19937 rng(4);
     for (int trial = 0; trial < 60; ++trial) {
@@ -201,6 +286,9 @@ TEST_CASE("bad input raises InputError") {
     CHECK_THROWS(distance_matrix(h, o, bad, out, 1), InputError);
     CHECK_THROWS(shortest_paths(h, bad, o, 1), InputError);
     CHECK_THROWS(distance_matrix(Hierarchy{}, o, o, out, 1), InputError);
+    std::vector<double> one(1);
+    CHECK_THROWS(shortest_path_costs(h, bad, o, one, 1), InputError);
+    CHECK_THROWS(shortest_path_costs(h, o, o, out, 1), InputError);  // out has 2 entries
 }
 
 CHECK_MAIN()

@@ -22,6 +22,14 @@ numbers, OSM ids); per-node arrays (the costs of :func:`tree`) are in dense node
 Nodes with a dense index below ``network.first_thru_node`` (TNTP zones when
 ``<FIRST THRU NODE>`` > 1) are never passed through: a path may start or end at one, not cross it.
 
+Turns
+-----
+Every function takes ``turns``: a :class:`TurnTable` of turn penalties and bans (for instance from
+OpenStreetMap restriction relations, :func:`smartcore.io.osm_restrictions.read_turn_restrictions`).
+With turns the searches label links instead of nodes (Dijkstra on the line graph), so a path can
+enter a node one way and leave it in any direction allowed from there; hierarchies do not support
+turns (``method="hierarchy"`` raises InputError), ``"auto"`` uses Dijkstra.
+
 Threads
 -------
 Batched calls take ``threads`` (``None``: all cores). Results never depend on the thread count.
@@ -46,6 +54,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
 __all__ = [
     "Router",
+    "TurnTable",
     "Path",
     "Paths",
     "Isochrone",
@@ -251,6 +260,194 @@ class Isochrone:
     links: np.ndarray  #: int32 dense link indices of the tree
 
 
+# ---------------------------------------------------------------------------------------- turns
+def _link_array(values: Any, field: str) -> np.ndarray:
+    try:
+        arr = np.asarray(values)
+        if arr.size == 0:
+            arr = arr.astype(np.int64)
+        if arr.dtype.kind not in "iu" or arr.ndim != 1:
+            raise TypeError(f"expected a 1-D integer array, got dtype {arr.dtype}, shape {arr.shape}")
+    except (TypeError, ValueError) as exc:
+        raise InputError(f"turns: {field} must be dense link indices: {exc}", field="turns") from None
+    bad = np.flatnonzero((arr < 0) | (arr > np.iinfo(np.int32).max))
+    if len(bad):
+        raise InputError(f"turns: {field}[{bad[0]}] = {arr[bad[0]]} is not a link index",
+                         field="turns")
+    return arr
+
+
+@dataclasses.dataclass(frozen=True)
+class TurnTable:
+    """Turn penalties and bans on a network's links.
+
+    Entry ``i`` says that leaving link ``from_link[i]`` by link ``to_link[i]`` (dense link indices;
+    the second must start where the first ends) costs ``penalty[i]`` on top of the link weights, in
+    the unit of the weight; ``inf`` bans the turn. Turns not listed cost nothing. A turn listed
+    more than once takes the largest penalty (a ban wins), so tables can simply be added
+    (``a + b``).
+
+    Build one with :meth:`bans`, :meth:`u_turns`, :meth:`from_nodes`, the constructor, or from
+    OpenStreetMap restriction relations
+    (:func:`smartcore.io.osm_restrictions.read_turn_restrictions`).
+    """
+
+    from_link: np.ndarray  #: int32 dense link indices
+    to_link: np.ndarray  #: int32 dense link indices
+    penalty: np.ndarray  #: float64, >= 0; inf bans the turn
+
+    def __post_init__(self) -> None:
+        put = object.__setattr__
+        a = _link_array(self.from_link, "from_link")
+        b = _link_array(self.to_link, "to_link")
+        try:
+            p = np.asarray(self.penalty, dtype=np.float64)
+        except (TypeError, ValueError) as exc:
+            raise InputError(f"turns: penalty must be numbers: {exc}", field="turns") from None
+        if p.ndim == 0:
+            p = np.full(len(a), float(p))
+        if not (a.shape == b.shape == p.shape):
+            raise InputError(f"turns: from_link, to_link and penalty differ in shape "
+                             f"({a.shape}, {b.shape}, {p.shape})", field="turns")
+        bad = np.flatnonzero(~(p >= 0))
+        if len(bad):
+            raise InputError(f"turns: penalty of turn {bad[0]} is {p[bad[0]]!r} (must be >= 0, inf to "
+                             "ban the turn)", field="turns")
+        for name, arr, dtype in (("from_link", a, np.int32), ("to_link", b, np.int32),
+                                 ("penalty", p, np.float64)):
+            out = np.array(arr, dtype=dtype)  # our own copy
+            out.flags.writeable = False
+            put(self, name, out)
+
+    def __len__(self) -> int:
+        return len(self.penalty)
+
+    def __add__(self, other: TurnTable) -> TurnTable:
+        if not isinstance(other, TurnTable):
+            return NotImplemented
+        return TurnTable(np.concatenate([self.from_link, other.from_link]),
+                         np.concatenate([self.to_link, other.to_link]),
+                         np.concatenate([self.penalty, other.penalty]))
+
+    @classmethod
+    def empty(cls) -> TurnTable:
+        return cls(np.empty(0, np.int32), np.empty(0, np.int32), np.empty(0))
+
+    @classmethod
+    def bans(cls, from_link: Any, to_link: Any) -> TurnTable:
+        """Ban the turns ``from_link[i] -> to_link[i]``."""
+        a = _link_array(from_link, "from_link")
+        return cls(a, to_link, np.full(len(a), np.inf))
+
+    @classmethod
+    def u_turns(cls, network: Network, penalty: float = np.inf) -> TurnTable:
+        """Every U-turn of the network (``u -> v`` followed by ``v -> u``), with one penalty
+        (default: banned). At dead ends a ban leaves no way back: give a finite penalty there."""
+        t, h = network.link_tail.astype(np.int64), network.link_head.astype(np.int64)
+        n = max(network.num_nodes, 1)
+        # links by (tail, head) key; the reverse of a has key (head[a], tail[a])
+        key = t * n + h
+        order = np.argsort(key, kind="stable")
+        sorted_keys = key[order]
+        rev = h * n + t
+        lo = np.searchsorted(sorted_keys, rev, side="left")
+        hi = np.searchsorted(sorted_keys, rev, side="right")
+        counts = hi - lo
+        a = np.repeat(np.arange(len(t)), counts)
+        starts = np.repeat(lo, counts)
+        offs = np.arange(len(a)) - np.repeat(np.cumsum(counts) - counts, counts)
+        b = order[starts + offs]
+        keep = t[a] != h[a]  # a self loop is no U-turn
+        return cls(a[keep], b[keep], np.full(int(keep.sum()), float(penalty)))
+
+    @classmethod
+    def from_nodes(cls, network: Network, from_nodes: Any, via_nodes: Any, to_nodes: Any,
+                   penalty: Any = np.inf) -> TurnTable:
+        """Turns given by node triples (external ids): every link ``from -> via`` followed by every
+        link ``via -> to`` (parallel links all get the penalty). Unknown ids raise InputError;
+        a triple with no such links adds nothing."""
+        lookup = _NodeLookup(network)
+        u = lookup(from_nodes, "turns")
+        v = lookup(via_nodes, "turns")
+        w = lookup(to_nodes, "turns")
+        if not (len(u) == len(v) == len(w)):
+            raise InputError("turns: from_nodes, via_nodes and to_nodes differ in length", field="turns")
+        p = np.broadcast_to(np.asarray(penalty, dtype=np.float64), (len(u),))
+        fs_first, fs_link, fs_head = network.fs_first, network.fs_link, network.fs_head
+        froms: list[int] = []
+        tos: list[int] = []
+        pens: list[float] = []
+        bs_first, bs_link, bs_tail = network.bs_first, network.bs_link, network.bs_tail
+        for i in range(len(u)):
+            into = slice(bs_first[v[i]], bs_first[v[i] + 1])
+            out_of = slice(fs_first[v[i]], fs_first[v[i] + 1])
+            ins = bs_link[into][bs_tail[into] == u[i]]
+            outs = fs_link[out_of][fs_head[out_of] == w[i]]
+            for a in ins.tolist():
+                for b in outs.tolist():
+                    froms.append(a)
+                    tos.append(b)
+                    pens.append(float(p[i]))
+        return cls(np.array(froms, np.int64), np.array(tos, np.int64), np.array(pens))
+
+    def check(self, network: Network) -> None:
+        """Raise InputError (field ``"turns"``) unless every entry joins two links of ``network``
+        that meet."""
+        m = network.num_links
+        for name, arr in (("from_link", self.from_link), ("to_link", self.to_link)):
+            bad = np.flatnonzero((arr < 0) | (arr >= m))
+            if len(bad):
+                raise InputError(f"turns: {name}[{bad[0]}] = {arr[bad[0]]} is not a link of the network "
+                                 f"({m} links)", field="turns")
+        bad = np.flatnonzero(network.link_head[self.from_link] != network.link_tail[self.to_link])
+        if len(bad):
+            i = bad[0]
+            raise InputError(f"turns: turn {i}: link {self.to_link[i]} does not start where link "
+                             f"{self.from_link[i]} ends", field="turns")
+
+    def to_frame(self, network: Network | None = None) -> pd.DataFrame:
+        """The entries as a DataFrame (with the via node's external id when ``network`` is given)."""
+        import pandas as pd
+
+        data: dict[str, Any] = {"from_link": self.from_link, "to_link": self.to_link,
+                                "penalty": self.penalty}
+        if network is not None:
+            self.check(network)
+            data["via_node"] = network.node_ids[network.link_head[self.from_link]]
+        return pd.DataFrame(data)
+
+
+def _planar_coordinates(network: Network) -> tuple[np.ndarray | None, np.ndarray | None]:
+    """Node coordinates for the geometric cuts of the CCH's nested dissection: longitude scaled by
+    the cosine of the mean latitude when the CRS is geographic (EPSG:4326), as given otherwise;
+    (None, None) when the network has none or any is not finite."""
+    x, y = network.node_x, network.node_y
+    if x is None or y is None or network.num_nodes == 0:
+        return None, None
+    x = np.asarray(x, dtype=np.float64)
+    y = np.asarray(y, dtype=np.float64)
+    if not (np.isfinite(x).all() and np.isfinite(y).all()):
+        return None, None
+    if network.crs is not None and "4326" in str(network.crs):
+        x = x * np.cos(np.radians(float(np.mean(y))))
+    return np.ascontiguousarray(x), np.ascontiguousarray(y)
+
+
+def _turns(network: Network, turns: TurnTable | None) -> TurnTable | None:
+    if turns is None:
+        return None
+    if not isinstance(turns, TurnTable):
+        raise InputError(f"turns must be a TurnTable or None, got {type(turns).__name__}",
+                         field="turns")
+    turns.check(network)
+    return turns
+
+
+def _turn_graph(network: Network, weight: np.ndarray, turns: TurnTable) -> Any:
+    return _core.TurnGraph(network.fs_first, network.fs_link, network.fs_head, weight,
+                           network.first_thru_node, turns.from_link, turns.to_link, turns.penalty)
+
+
 # ---------------------------------------------------------------------------------------- Router
 _HIERARCHIES = ("cch", "ch")
 _METHODS = ("auto", "dijkstra", "hierarchy")
@@ -272,9 +469,11 @@ class Router:
       matrices or paths for few origins;
     * a contraction hierarchy: many-to-many matrices by the bucket method and point-to-point paths
       by bidirectional search, orders of magnitude faster per query once built. ``hierarchy="cch"``
-      (default) builds a *customisable* CH, whose node order ignores the weight, so that
-      :meth:`customize` re-weights it in milliseconds (Philadelphia: ~5-8 ms); ``"ch"`` builds a
-      classic CH for this weight (slower to build: ~1 s on Philadelphia; queries ~2-3x faster).
+      (default) builds a *customisable* CH, whose node order ignores the weight (nested
+      dissection, with geometric cuts when the network has node coordinates), so that
+      :meth:`customize` re-weights it in milliseconds (Philadelphia: ~10 ms; building the order
+      takes ~1 s); ``"ch"`` builds a classic CH for this weight (~1-2 s on Philadelphia; queries
+      ~1.5-2x faster). Queries that need no paths are faster through :meth:`path_costs`.
 
     Both engines return the same costs up to floating-point rounding (sums in another order).
     The router is immutable and thread-safe: share it between threads freely.
@@ -288,10 +487,12 @@ class Router:
         Default thread count of the batched queries (``None``: all cores).
     hierarchy : {"cch", "ch"}
         Which contraction hierarchy to build when one is needed.
+    turns : TurnTable, optional
+        Turn penalties and bans; every query then runs the edge-based Dijkstra (no hierarchy).
     """
 
     def __init__(self, network: Network, *, weight: Weight = None, threads: int | None = None,
-                 hierarchy: str = "cch") -> None:
+                 hierarchy: str = "cch", turns: TurnTable | None = None) -> None:
         if not isinstance(network, Network):
             raise InputError(f"expected a Network, got {type(network).__name__}", field="network")
         if hierarchy not in _HIERARCHIES:
@@ -300,6 +501,7 @@ class Router:
         self.network = network
         self.threads = threads
         self.hierarchy = hierarchy
+        self.turns = _turns(network, turns)
         self._threads = _threads(threads)
         w = np.array(link_weight(network, weight), dtype=np.float64)  # our own frozen copy
         bad = np.flatnonzero(~(np.isfinite(w) & (w >= 0)))
@@ -317,7 +519,8 @@ class Router:
     def __repr__(self) -> str:
         built = [name for name, obj in (("dijkstra", self._graph), (self.hierarchy, self._hier))
                  if obj is not None]
-        return (f"<Router {self.network.name or '<unnamed>'}: {self.network.num_nodes} nodes, "
+        turns = f", {len(self.turns)} turns" if self.turns is not None else ""
+        return (f"<Router {self.network.name or '<unnamed>'}: {self.network.num_nodes} nodes{turns}, "
                 f"built: {', '.join(built) or 'nothing yet'}>")
 
     # -- engines
@@ -325,8 +528,11 @@ class Router:
         with self._lock:
             if self._graph is None:
                 n = self.network
-                self._graph = _core.RoutingGraph(n.fs_first, n.fs_link, n.fs_head, self.weight,
-                                                 n.first_thru_node)
+                if self.turns is not None:
+                    self._graph = _turn_graph(n, self.weight, self.turns)
+                else:
+                    self._graph = _core.RoutingGraph(n.fs_first, n.fs_link, n.fs_head, self.weight,
+                                                     n.first_thru_node)
             return self._graph
 
     def _hierarchy(self) -> Any:
@@ -338,18 +544,20 @@ class Router:
                                                              self.weight, n.first_thru_node)
                 else:
                     if self._cch is None:
+                        x, y = _planar_coordinates(n)
                         self._cch = _core.CustomizableCH(n.fs_first, n.fs_link, n.fs_head,
-                                                         n.first_thru_node)
+                                                         n.first_thru_node, x, y)
                     self._hier = self._cch.customize(self.weight)
             return self._hier
 
     def build(self, *, hierarchy: bool = True) -> Router:
         """Build the Dijkstra index and (by default) the hierarchy now; returns ``self``.
 
-        Useful before timing queries or sharing the router with threads.
+        Useful before timing queries or sharing the router with threads. With turns there is no
+        hierarchy to build.
         """
         self._dijkstra()
-        if hierarchy:
+        if hierarchy and self.turns is None:
             self._hierarchy()
         return self
 
@@ -360,7 +568,8 @@ class Router:
         index and, for ``hierarchy="cch"``, the hierarchy's topology, which is then customised
         right away (milliseconds). A classic CH is rebuilt when first needed.
         """
-        out = Router(self.network, weight=weight, threads=self.threads, hierarchy=self.hierarchy)
+        out = Router(self.network, weight=weight, threads=self.threads, hierarchy=self.hierarchy,
+                     turns=self.turns)
         with self._lock:
             graph, cch = self._graph, self._cch
         if graph is not None:
@@ -373,6 +582,11 @@ class Router:
     def _use_hierarchy(self, method: str, origins: int, destinations: int) -> bool:
         if method not in _METHODS:
             raise InputError(f"method must be one of {_METHODS}, got {method!r}", field="method")
+        if self.turns is not None:
+            if method == "hierarchy":
+                raise InputError("hierarchies do not support turn restrictions: use method='dijkstra' "
+                                 "or 'auto'", field="method")
+            return False
         if method != "auto":
             return method == "hierarchy"
         with self._lock:
@@ -381,12 +595,32 @@ class Router:
                 and destinations <= AUTO_HIERARCHY_MAX_DESTINATIONS)
 
     # -- queries
-    def tree(self, origin: int, *, targets: Any = None, radius: float | None = None
-             ) -> tuple[np.ndarray, np.ndarray]:
-        """Shortest-path tree from ``origin``: ``(costs, pred_links)``, see :func:`tree`."""
+    def tree(self, origin: int, *, targets: Any = None, radius: float | None = None,
+             method: str = "auto") -> tuple[np.ndarray, np.ndarray]:
+        """Shortest-path tree from ``origin``: ``(costs, pred_links)``, see :func:`tree`.
+
+        ``method``: ``"dijkstra"`` (also what ``"auto"`` means here, so that a router's trees do
+        not depend on what it has built) or ``"hierarchy"``: PHAST, an upward search in the
+        contraction hierarchy and one sweep over all nodes, several times faster than Dijkstra
+        for a whole tree once the hierarchy is built (not with ``targets`` or ``radius``, which
+        stop Dijkstra early). Both give the same costs up to rounding; where several shortest
+        paths tie, their predecessors may differ. Along zero-cost cycles PHAST's predecessors can
+        fail to form a tree: Dijkstra answers then.
+        """
         o = self._lookup.scalar(origin, "origin")
         t = None if targets is None else self._lookup(targets, "targets")
-        return self._dijkstra().tree(o, t, _radius(radius))
+        r = _radius(radius)
+        if method not in _METHODS:
+            raise InputError(f"method must be one of {_METHODS}, got {method!r}", field="method")
+        complete = t is None and r == np.inf
+        if method == "hierarchy" and not complete:
+            raise InputError("method='hierarchy' computes complete trees: no targets or radius",
+                             field="method")
+        if method == "hierarchy" and self._use_hierarchy(method, 1, self.network.num_nodes):
+            costs, pred, ok = self._hierarchy().tree(o, self._dijkstra())
+            if ok:
+                return costs, pred
+        return self._dijkstra().tree(o, t, r)
 
     def isochrone(self, origin: int, radius: float) -> Isochrone:
         """Nodes within ``radius`` of ``origin`` (see :func:`isochrone`)."""
@@ -425,6 +659,26 @@ class Router:
         costs, offsets, links = engine.shortest_paths(o, d, nthreads)
         ids = self.network.node_ids
         return Paths(self.network, ids[o], ids[d], costs, offsets, links)
+
+    def path_costs(self, origins: Any, destinations: Any, *, threads: int | None = None,
+                   method: str = "auto") -> np.ndarray:
+        """Costs of the shortest paths for the pairs ``(origins[i], destinations[i])``.
+
+        The costs of :meth:`shortest_paths` (float64, ``inf`` when unreachable, in the unit of the
+        weight) without building the paths, which makes hierarchy queries about a fifth faster.
+        ``method`` is as in :meth:`shortest_paths`.
+        """
+        o = self._lookup(origins, "origins")
+        d = self._lookup(destinations, "destinations")
+        if len(o) != len(d):
+            raise InputError(f"origins and destinations differ in length ({len(o)} != {len(d)})",
+                             field="destinations")
+        nthreads = self._threads if threads is None else _threads(threads)
+        distinct = len(np.unique(o)) if method == "auto" else 0
+        engine = self._hierarchy() if self._use_hierarchy(method, distinct, 0) else self._dijkstra()
+        if self.turns is not None:
+            return engine.shortest_paths(o, d, nthreads)[0]
+        return engine.shortest_path_costs(o, d, nthreads)
 
     def skim(self, origins: NodeSet = "zones", destinations: NodeSet = "zones", *,
              threads: int | None = None, method: str = "auto", as_frame: bool = False
@@ -465,7 +719,8 @@ def _isochrone(network: Network, origin: int, radius: float, costs: np.ndarray,
 
 # ---------------------------------------------------------------------------------------- one-off
 def tree(network: Network, origin: int, *, weight: Weight = None, targets: Any = None,
-         radius: float | None = None) -> tuple[np.ndarray, np.ndarray]:
+         radius: float | None = None, turns: TurnTable | None = None
+         ) -> tuple[np.ndarray, np.ndarray]:
     """Shortest-path tree from one origin (Dijkstra).
 
     Runs on the network's own arrays without building an index; for many queries build a
@@ -482,13 +737,17 @@ def tree(network: Network, origin: int, *, weight: Weight = None, targets: Any =
         External node ids; the search stops once all of them are settled.
     radius : float, optional
         The search settles only nodes whose cost is <= radius (an isochrone).
+    turns : TurnTable, optional
+        Turn penalties and bans (edge-based search; see the module docs).
 
     Returns
     -------
     costs : float64[num_nodes]
         Cost from the origin to every node, in dense node order, in the unit of the weight.
     pred_links : int32[num_nodes]
-        The link entering each node on its shortest path (-1 at the origin).
+        The link entering each node on its shortest path (-1 at the origin). Without turns these
+        links form a tree; with turns a path may enter a node one way and leave it another, so
+        ``pred_links`` gives the last link only: ask :func:`shortest_path` for whole paths.
 
     Nodes the search did not settle - unreachable, beyond ``radius``, or (with ``targets``)
     costlier than the costliest target - have cost ``inf`` and predecessor -1.
@@ -497,23 +756,31 @@ def tree(network: Network, origin: int, *, weight: Weight = None, targets: Any =
     lookup = _NodeLookup(network)
     o = lookup.scalar(origin, "origin")
     t = None if targets is None else lookup(targets, "targets")
+    table = _turns(network, turns)
+    if table is not None:
+        return _turn_graph(network, w, table).tree(o, t, _radius(radius))
     return _core.tree(network.fs_first, network.fs_link, network.fs_head, w,
                       network.first_thru_node, o, t, _radius(radius))
 
 
-def isochrone(network: Network, origin: int, radius: float, *, weight: Weight = None) -> Isochrone:
+def isochrone(network: Network, origin: int, radius: float, *, weight: Weight = None,
+              turns: TurnTable | None = None) -> Isochrone:
     """Nodes reachable from ``origin`` with cost <= ``radius`` (in the unit of the weight)."""
     r = _radius(radius)
-    costs, pred = tree(network, origin, weight=weight, radius=r)
+    costs, pred = tree(network, origin, weight=weight, radius=r, turns=turns)
     return _isochrone(network, origin, r, costs, pred)
 
 
-def shortest_path(network: Network, origin: int, destination: int, *, weight: Weight = None) -> Path:
+def shortest_path(network: Network, origin: int, destination: int, *, weight: Weight = None,
+                  turns: TurnTable | None = None) -> Path:
     """The shortest path from ``origin`` to ``destination`` (external node ids).
 
-    Returns a :class:`Path`: ``cost`` (unit of the weight; ``inf`` when unreachable), ``nodes``
-    (external ids) and ``links`` (dense link indices).
+    Returns a :class:`Path`: ``cost`` (unit of the weight plus turn penalties; ``inf`` when
+    unreachable), ``nodes`` (external ids) and ``links`` (dense link indices). With ``turns``
+    a path may visit a node more than once (a detour around a banned turn).
     """
+    if turns is not None:
+        return Router(network, weight=weight, turns=turns).shortest_path(origin, destination)
     w = link_weight(network, weight)
     lookup = _NodeLookup(network)
     o = lookup.scalar(origin, "origin")
@@ -534,20 +801,21 @@ def shortest_path(network: Network, origin: int, destination: int, *, weight: We
 
 
 def shortest_paths(network: Network, origins: Any, destinations: Any, *, weight: Weight = None,
-                   threads: int | None = None, method: str = "auto") -> Paths:
+                   threads: int | None = None, method: str = "auto",
+                   turns: TurnTable | None = None) -> Paths:
     """Shortest paths for the pairs ``(origins[i], destinations[i])``, in parallel.
 
     Returns :class:`Paths` (costs plus flat link arrays; index it for :class:`Path` objects).
     ``method`` is as in :meth:`Router.shortest_paths`: with ``"dijkstra"`` pairs sharing an origin
     are answered by one search; with many distinct origins a hierarchy pays for its building.
     """
-    return Router(network, weight=weight, threads=threads).shortest_paths(
+    return Router(network, weight=weight, threads=threads, turns=turns).shortest_paths(
         origins, destinations, method=method)
 
 
 def skim(network: Network, origins: NodeSet = "zones", destinations: NodeSet = "zones", *,
          weight: Weight = None, threads: int | None = None, method: str = "auto",
-         as_frame: bool = False) -> np.ndarray | pd.DataFrame:
+         as_frame: bool = False, turns: TurnTable | None = None) -> np.ndarray | pd.DataFrame:
     """Shortest-path cost matrix between two node sets, in parallel.
 
     Parameters
@@ -564,10 +832,12 @@ def skim(network: Network, origins: NodeSet = "zones", destinations: NodeSet = "
         keep a :class:`Router`.
     as_frame : bool
         Return a pandas DataFrame indexed by origin id with destination ids as columns.
+    turns : TurnTable, optional
+        Turn penalties and bans (edge-based Dijkstra per origin).
 
     Returns
     -------
     float64[len(origins), len(destinations)] in the unit of the weight; ``inf`` when unreachable.
     """
-    return Router(network, weight=weight, threads=threads).skim(
+    return Router(network, weight=weight, threads=threads, turns=turns).skim(
         origins, destinations, method=method, as_frame=as_frame)

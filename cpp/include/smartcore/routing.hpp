@@ -296,5 +296,110 @@ struct PathBatch {
 PathBatch shortest_paths(const RoutingGraph& g, Span<const index_t> origins,
                          Span<const index_t> dests, int threads, const ProgressFn& progress = {},
                          DijkstraPool* pool = nullptr);
+// Costs only: out[i] = cost of path i (inf when unreachable); out must have origins.size()
+// entries ("out"). Same searches as shortest_paths, without walking the paths back.
+void shortest_path_costs(const RoutingGraph& g, Span<const index_t> origins, Span<const index_t> dests,
+                         Span<double> out, int threads, const ProgressFn& progress = {},
+                         DijkstraPool* pool = nullptr);
+
+// ------------------------------------------------------------------------------------------------
+// Turn penalties and bans: routing on links (edge-based) instead of nodes.
+//
+// A turn is a pair of links (from, to) with head(from) == tail(to). A turn table gives some turns a
+// penalty (>= 0, in the unit of the weight) or bans them (inf); every other turn costs nothing. A
+// node-based search keeps one cost per node and cannot tell how a node was entered, which is what a
+// restriction depends on, so these searches label *links*: the label of a link is the cost of the
+// cheapest path that ends by traversing it (Dijkstra on the line graph, whose nodes are the links
+// and whose arcs are the allowed turns; Winter 2002, "Modeling costs of turns in route planning").
+// A path's cost is the sum of its links' weights and of the penalties of the turns it takes; it
+// starts with any link out of the origin (no turn) and reaches a node by its cheapest entering
+// link. Zones rule as in node-based searches: a path never continues from a link that enters a
+// zone (a node below first_thru_node), the origin's own outgoing links excepted, which start it.
+//
+// The turn table lives in the index, so a TurnGraph is built per weight and turn table; it is
+// immutable and thread-safe like RoutingGraph, with one TurnQuery workspace per thread.
+class TurnGraph {
+public:
+    TurnGraph() = default;
+    // Validates the star, the weights ("weight"), first_thru_node and the turns ("turns": entry
+    // i must join two links that meet, with a penalty >= 0 or inf). A turn listed twice keeps the
+    // larger penalty (a ban wins). Copies everything.
+    TurnGraph(StarView forward, Span<const double> weight, index_t first_thru_node,
+              Span<const index_t> turn_from, Span<const index_t> turn_to, Span<const double> turn_penalty);
+
+    // Same topology and turns, new link weights (validated). O(links).
+    TurnGraph with_weight(Span<const double> weight) const;
+
+    index_t num_nodes() const { return static_cast<index_t>(first_.size()) - 1; }
+    index_t num_links() const { return static_cast<index_t>(head_.size()); }
+    index_t num_turns() const { return static_cast<index_t>(turn_to_.size()); }
+    index_t first_thru_node() const { return first_thru_node_; }
+
+private:
+    friend class TurnQuery;
+    // Links are numbered internally by their position in the forward star ("edges"), so that the
+    // links leaving a node are a contiguous range: edge e leaves tail_[e] towards head_[e].
+    index_t first_thru_node_ = 0;
+    std::vector<index_t> first_{0};  // node -> its first edge (num_nodes + 1)
+    std::vector<index_t> head_, tail_, link_;
+    std::vector<double> cost_;
+    std::vector<index_t> edge_of_link_;  // network link -> edge
+    // Turns by from-edge, sorted by to-edge: edge a's turns are turn_to_[turn_first_[a] ..
+    // turn_first_[a+1]), with penalties turn_penalty_.
+    std::vector<index_t> turn_first_{0}, turn_to_;
+    std::vector<double> turn_penalty_;
+};
+
+// Link-label Dijkstra workspace (stamped labels, as DijkstraQuery). Not thread-safe: one per thread.
+class TurnQuery {
+public:
+    // Sized for num_nodes; run() sizes the link labels for its graph (so that WorkspacePool,
+    // which knows node counts only, can hand these out).
+    explicit TurnQuery(index_t num_nodes = 0) { resize(num_nodes); }
+    void resize(index_t num_nodes);
+    index_t num_nodes() const { return static_cast<index_t>(node_.size()); }
+
+    // Network node ids, as in shortest_path_tree. Origin and targets must be in range (not
+    // checked here); duplicates are fine.
+    void set_targets(Span<const index_t> targets);
+    void run(const TurnGraph& g, index_t origin, double radius = kInf);
+
+    // After run(): a node's cost (inf unless settled: reached at most `radius` away, and no
+    // costlier than the costliest target) and the network link by which a shortest path enters it
+    // (-1 at the origin and for unsettled nodes).
+    double distance(index_t v) const { return node_[v].stamp == base_ ? node_[v].dist : kInf; }
+    index_t last_link(index_t v) const;
+    // Appends the network links of the path found to v (origin to v; nothing when unsettled).
+    void path(index_t v, std::vector<index_t>& links) const;
+
+private:
+    struct Label {
+        double dist;
+        std::uint32_t stamp;
+        index_t pred;  // edge labels: previous edge; node labels: the edge entering the node
+    };
+    const TurnGraph* g_ = nullptr;
+    std::vector<Label> edge_, node_;
+    RadixHeap heap_;
+    std::uint32_t base_ = 0;  // edge labels: reached == base_, settled == base_ + 1; nodes: == base_
+    std::vector<std::uint32_t> target_mark_;
+    std::uint32_t target_epoch_ = 0;
+    index_t num_targets_ = 0;
+    index_t origin_ = kInvalidIndex;
+};
+
+using TurnPool = WorkspacePool<TurnQuery>;
+
+// As the RoutingGraph versions above (same validation, outputs, threads, zones rule), with turns.
+// pred_link holds the link by which a shortest path enters each node; unlike a node-based tree,
+// following pred_link from the tail of that link need not retrace the same path (a path may enter
+// a node one way and pass through it another), so paths come from shortest_paths.
+void shortest_path_tree(const TurnGraph& g, TurnQuery& q, index_t origin, Span<const index_t> targets,
+                        double radius, Span<double> dist, Span<index_t> pred_link);
+void distance_matrix(const TurnGraph& g, Span<const index_t> origins, Span<const index_t> targets,
+                     Span<double> out, int threads, const ProgressFn& progress = {},
+                     TurnPool* pool = nullptr);
+PathBatch shortest_paths(const TurnGraph& g, Span<const index_t> origins, Span<const index_t> dests,
+                         int threads, const ProgressFn& progress = {}, TurnPool* pool = nullptr);
 
 }  // namespace smartcore
