@@ -3,6 +3,7 @@
 * :mod:`smartcore.io.tntp`  -- TNTP research benchmark files (``_net``, ``_trips``, ``_flow``, ``_node``)
 * :mod:`smartcore.io.gmns`  -- GMNS ``node.csv`` / ``link.csv`` (+ ``config.csv`` units)
 * :mod:`smartcore.io.osm`   -- OpenStreetMap: osmnx graphs, ``.osm`` XML, ``.pbf``, download
+* :mod:`smartcore.io.osm_restrictions` -- OSM turn restriction relations -> routing turn tables
 * :mod:`smartcore.io.omx`   -- OMX matrices (HDF5)
 
 Every reader validates as it reads and raises :class:`smartcore.errors.FormatError` naming the file,
