@@ -8,6 +8,16 @@ Chicago-Sketch, smartcore against its peers in the same pytest-benchmark run, on
 
     python -m pytest bench/bench_assignment.py --benchmark-only --benchmark-group-by=group
     python bench/bench_assignment.py            # the same runs, printed as a table of ratios
+    python bench/bench_assignment.py --memory   # peak memory of each solver, side by side
+    python bench/bench_assignment.py --grid     # the heavily congested 100x100 grid (Algorithm B)
+
+Peak memory: tracemalloc sees no C++/Rust/Cython allocations, so each (tool, network, gap) runs
+in a fresh subprocess that builds its inputs, resets the kernel's peak-RSS mark (Linux
+``/proc/self/clear_refs``), solves once and reads the peak (``VmHWM``): the increase over the
+resident size before the solve is the solver's peak working memory, inputs, imports and the
+interpreter excluded. Without clear_refs it falls back to the increase of
+``getrusage(RUSAGE_SELF).ru_maxrss`` (a lower bound: the peak of reading the inputs hides a
+smaller one). ``test_peak_memory`` does the same under pytest and prints the table.
 
 Each timed call solves from scratch (network and demand objects are built outside the timer).
 Every run must reach its target; a peer that cannot within its iteration cap (AequilibraE's BFW
@@ -28,9 +38,13 @@ from __future__ import annotations
 
 import contextlib
 import io
+import json
 import os
+import subprocess
+import sys
 import time
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -57,7 +71,11 @@ _results: dict[tuple[str, str, float], float] = {}
 
 def _load(name: str):
     if name not in _data:
-        _data[name] = datasets.tntp(name)
+        if name.startswith("grid"):  # "grid50": the congested grid below, 50 x 50, 150 zones
+            side = int(name[4:])
+            _data[name] = grid_case(side, 3 * side, 20.0)
+        else:
+            _data[name] = datasets.tntp(name)
     return _data[name]
 
 
@@ -194,6 +212,10 @@ class _RatioReport:
             terminalreporter.write_sep("-", "assignment ratios")
             for line in _ratio_lines():
                 terminalreporter.write_line(line)
+        if _memory:
+            terminalreporter.write_sep("-", "assignment peak memory")
+            for line in _memory_lines():
+                terminalreporter.write_line(line)
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -231,11 +253,148 @@ def test_time_to_gap(benchmark, tool, name, gap):
 
 
 # ------------------------------------------------------------------------------------------------
-if __name__ == "__main__":  # a plain table without pytest-benchmark
-    from pathlib import Path
+# Peak memory, one subprocess per (tool, network, gap).
 
-    default_data = Path(__file__).resolve().parents[2] / "shared" / "data" / "tntp"
+MEMORY_GAP = 1e-4  # every peer reaches it quickly on the TNTP networks
+MEMORY_NETWORKS = [*NETWORKS, "grid50"]
+MEMORY_GAPS = {"grid50": 1e-2}  # the congested grid: AequilibraE needs > 5 min for 1e-4
+
+_memory: dict[tuple[str, str], float] = {}
+
+
+def _proc_status_kb(field: str) -> int | None:
+    try:
+        with open("/proc/self/status", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith(field + ":"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return None
+
+
+def _memory_child(tool: str, name: str, gap: float) -> None:
+    """Runs in the subprocess: prints {"before_kb", "after_kb", "gap", "how"} as JSON."""
+    import gc
+    import resource
+
+    try:
+        run = RUNNERS[tool](name)
+    except pytest.skip.Exception as exc:
+        print(json.dumps({"skipped": str(exc)}))
+        return
+    gc.collect()
+    # The peak so far includes reading the inputs. On Linux, writing 5 to /proc/self/clear_refs
+    # resets the peak (VmHWM) to the current resident size, so the peak after the solve is the
+    # solver's own; elsewhere fall back to the ru_maxrss increase (a lower bound).
+    try:
+        with open("/proc/self/clear_refs", "w", encoding="ascii") as fh:
+            fh.write("5")
+        before, how = _proc_status_kb("VmRSS"), "VmHWM"
+    except OSError:
+        before, how = None, "ru_maxrss"
+    if before is None:
+        before, how = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, "ru_maxrss"
+    reached, _, _ = run(gap)
+    after = _proc_status_kb("VmHWM") if how == "VmHWM" else None
+    if after is None:
+        after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    print(json.dumps({"before_kb": before, "after_kb": after, "gap": reached, "how": how}))
+
+
+def peak_memory_mb(tool: str, name: str, gap: float | None = None) -> float | None:
+    """Increase of the peak resident set size (MB) while ``tool`` solves ``name`` to ``gap``, in a
+    fresh process; None when the tool is not installed."""
+    gap = MEMORY_GAPS.get(name, MEMORY_GAP) if gap is None else gap
+    env = dict(os.environ)
+    env.setdefault("SMARTCORE_DATA", str(Path(__file__).resolve().parents[2] / "shared" / "data" / "tntp"))
+    cmd = [sys.executable, str(Path(__file__).resolve()), "--memory-child", tool, name, repr(gap)]
+    out = subprocess.run(cmd, capture_output=True, text=True, env=env, check=True)
+    info = json.loads(out.stdout.strip().splitlines()[-1])
+    if "skipped" in info:
+        return None
+    return (info["after_kb"] - info["before_kb"]) / 1024.0
+
+
+def _memory_lines() -> list[str]:
+    others = ", ".join(f"{k} {v:g}" for k, v in MEMORY_GAPS.items())
+    lines = [f"peak memory increase while solving to gap {MEMORY_GAP:g} ({others}) in MB; "
+             "ratio peer / smartcore-bush"]
+    for name in MEMORY_NETWORKS:
+        base = _memory.get(("smartcore-bush", name))
+        cells = [f"{name:14s}"]
+        for tool in RUNNERS:
+            mb = _memory.get((tool, name))
+            ratio = "" if (mb is None or not base) else f" ({mb / base:.1f}x)"
+            cells.append(f"{tool} " + ("n/a" if mb is None else f"{mb:7.1f}{ratio}"))
+        lines.append("  ".join(cells))
+    return lines
+
+
+@pytest.mark.parametrize("name", MEMORY_NETWORKS)
+@pytest.mark.parametrize("tool", list(RUNNERS))
+def test_peak_memory(tool, name):
+    mb = peak_memory_mb(tool, name)
+    if mb is None:
+        pytest.skip(f"{tool} not installed")
+    _memory[(tool, name)] = mb
+    assert mb >= 0
+
+
+# ------------------------------------------------------------------------------------------------
+# The heavily congested grid: side x side nodes, links both ways (free-flow time U(0.5, 3) min,
+# capacity U(200, 900), BPR 0.15 / 4), `zones` zones on random nodes, demand U(0, scale) between
+# every pair. With the defaults (100 x 100, 300 zones, scale 20) the equilibrium has v/c of about 3
+# on average and above 7 at the worst links.
+
+def grid_case(side: int = 100, zones: int = 300, scale: float = 20.0, seed: int = 7):
+    from smartcore import Demand, Network
+
+    rng = np.random.default_rng(seed)
+    ids = np.arange(side * side).reshape(side, side) + 1
+    tail, head, fft, cap = [], [], [], []
+    for a, b in ((ids[:, :-1], ids[:, 1:]), (ids[:-1, :], ids[1:, :])):
+        a, b = a.ravel(), b.ravel()
+        t = rng.uniform(0.5, 3.0, len(a))
+        tail += [a, b]
+        head += [b, a]
+        fft += [t, t]
+        cap += [rng.uniform(200, 900, len(a)), rng.uniform(200, 900, len(a))]
+    zone_ids = np.sort(rng.choice(side * side, zones, replace=False) + 1)
+    net = Network.from_links(np.concatenate(tail), np.concatenate(head), zones=zone_ids, length=1.0,
+                             free_flow_time=np.concatenate(fft), capacity=np.concatenate(cap),
+                             bpr_alpha=0.15, bpr_beta=4.0, name=f"grid{side}")
+    m = rng.uniform(0, scale, (zones, zones))
+    np.fill_diagonal(m, 0.0)
+    return net, Demand(zone_ids, m)
+
+
+# ------------------------------------------------------------------------------------------------
+if __name__ == "__main__":  # plain tables without pytest-benchmark
+    from pathlib import Path as _Path
+
+    default_data = _Path(__file__).resolve().parents[2] / "shared" / "data" / "tntp"
     os.environ.setdefault("SMARTCORE_DATA", str(default_data))
+    if sys.argv[1:2] == ["--memory-child"]:
+        _memory_child(sys.argv[2], sys.argv[3], float(sys.argv[4]))
+        sys.exit(0)
+    if sys.argv[1:2] == ["--memory"]:
+        for name in MEMORY_NETWORKS:
+            for tool in RUNNERS:
+                _memory[(tool, name)] = peak_memory_mb(tool, name)  # type: ignore[assignment]
+        print("\n".join(_memory_lines()))
+        sys.exit(0)
+    if sys.argv[1:2] == ["--grid"]:
+        limit = float(sys.argv[2]) if len(sys.argv) > 2 else 600.0
+        net, trips = grid_case()
+        t0 = time.perf_counter()
+        res = assign(net, trips, gap=1e-10, threads=1, time_limit=limit,
+                     progress=lambda it, g: print(f"{it:4d}  gap {g:.3e}  {time.perf_counter() - t0:8.1f} s",
+                                                  flush=True))
+        vc = res.link_flows / net.capacity
+        print(res.summary())
+        print(f"v/c mean {vc.mean():.2f}, max {vc.max():.2f}")
+        sys.exit(0)
     for name in NETWORKS:
         for tool, make in RUNNERS.items():
             try:

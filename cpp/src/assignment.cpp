@@ -117,6 +117,56 @@ int resolve_thread_count(int threads) {
     return threads;
 }
 
+OdList make_od_list(Span<const index_t> zone_node, Span<const double> demand, double pce) {
+    OdList od;
+    const std::size_t z = zone_node.size();
+    for (std::size_t o = 0; o < z; ++o) {
+        const index_t onode = zone_node[o];
+        OdList::Origin org{static_cast<index_t>(o), onode, static_cast<std::int64_t>(od.dest_node.size()), 0};
+        for (std::size_t d = 0; d < z; ++d) {
+            const double x = demand[o * z + d];
+            if (x == 0.0) continue;
+            if (zone_node[d] == onode) {
+                od.intrazonal += x;
+                continue;
+            }
+            od.dest_node.push_back(zone_node[d]);
+            od.dest_zone.push_back(static_cast<index_t>(d));
+            od.dest_demand.push_back(x * pce);
+        }
+        org.last = static_cast<std::int64_t>(od.dest_node.size());
+        if (org.last > org.first) od.origins.push_back(org);
+    }
+    return od;
+}
+
+void check_warm_start(const Problem& pb, const WarmStart& warm) {
+    const std::size_t K = pb.pce.size(), m = static_cast<std::size_t>(pb.m);
+    const std::size_t zz = pb.net->zone_node.size() * pb.net->zone_node.size();
+    if (warm.bushes) {
+        check_bush_solution(*warm.bushes, *pb.net, "warm_start");
+        if (warm.bushes->pce.size() != K)
+            throw InputError("warm_start", -1, "warm start has " + std::to_string(warm.bushes->pce.size()) +
+                                                   " classes, the assignment " + std::to_string(K));
+    }
+    if (warm.class_flow.empty() && warm.demand.empty()) return;
+    if (warm.class_flow.size() != K || warm.demand.size() != K)
+        throw InputError("warm_start", -1, "warm start needs flows and demand for each of the " +
+                                               std::to_string(K) + " classes");
+    for (std::size_t k = 0; k < K; ++k) {
+        if (warm.class_flow[k].size() != m)
+            throw InputError("warm_start", static_cast<std::int64_t>(k), "warm start flows need one value per link");
+        if (warm.demand[k].size() != zz)
+            throw InputError("warm_start", static_cast<std::int64_t>(k), "warm start demand must be zones x zones");
+        for (double x : warm.class_flow[k])
+            if (!(x >= 0.0 && x < kInf)) throw InputError("warm_start", static_cast<std::int64_t>(k),
+                                                         "warm start flows must be finite and >= 0");
+        for (double x : warm.demand[k])
+            if (!(x >= 0.0 && x < kInf)) throw InputError("warm_start", static_cast<std::int64_t>(k),
+                                                         "warm start demand must be finite and >= 0");
+    }
+}
+
 Problem make_problem(const AssignmentNetwork& net, const LinkPerformanceView& vdf,
                      const std::vector<TrafficClass>& classes, const AssignmentOptions& options) {
     Problem pb;
@@ -163,6 +213,10 @@ Problem make_problem(const AssignmentNetwork& net, const LinkPerformanceView& vd
         throw InputError("bush_inner_sweeps", -1, "bush_inner_sweeps must be >= 0");
     if (!(options.bush_sweep_reduction >= 0.0 && options.bush_sweep_reduction <= 1.0))
         throw InputError("bush_sweep_reduction", -1, "bush_sweep_reduction must lie in [0, 1]");
+    if (options.bush_extrapolation_sweeps < 0 || options.bush_extrapolation_after < 0)
+        throw InputError("bush_extrapolation_sweeps", -1, "bush extrapolation sweep counts must be >= 0");
+    if (!(options.bush_extrapolation_limit > 0.0 && options.bush_extrapolation_limit < kInf))
+        throw InputError("bush_extrapolation_limit", -1, "bush_extrapolation_limit must be finite and > 0");
 
     const std::size_t z = net.zone_node.size();
     const int K = static_cast<int>(classes.size());
@@ -195,30 +249,18 @@ Problem make_problem(const AssignmentNetwork& net, const LinkPerformanceView& vd
                 if (f != 0.0) pb.has_fixed[k] = true;
             }
         }
-        OdList& od = pb.od[k];
-        for (std::size_t o = 0; o < z; ++o) {
-            const index_t onode = net.zone_node[o];
-            OdList::Origin org{static_cast<index_t>(o), onode,
-                               static_cast<std::int64_t>(od.dest_node.size()), 0};
-            for (std::size_t d = 0; d < z; ++d) {
-                const double x = c.demand[o * z + d];
-                if (!(x >= 0.0 && x < kInf))
-                    throw InputError("demand", static_cast<std::int64_t>(o * z + d),
-                                     "demand from zone index " + std::to_string(o) + " to " +
-                                         std::to_string(d) + " (class " + std::to_string(k) + ") is " +
-                                         num(x) + " (must be finite and >= 0)");
-                if (x == 0.0) continue;
-                if (net.zone_node[d] == onode) {
-                    od.intrazonal += x;
-                    continue;
-                }
-                od.dest_node.push_back(net.zone_node[d]);
-                od.dest_demand.push_back(x * c.pce);
-            }
-            org.last = static_cast<std::int64_t>(od.dest_node.size());
-            if (org.last > org.first) od.origins.push_back(org);
+        for (std::size_t i = 0; i < z * z; ++i) {
+            const double x = c.demand[i];
+            if (!(x >= 0.0 && x < kInf))
+                throw InputError("demand", static_cast<std::int64_t>(i),
+                                 "demand from zone index " + std::to_string(i / z) + " to " +
+                                     std::to_string(i % z) + " (class " + std::to_string(k) + ") is " +
+                                     num(x) + " (must be finite and >= 0)");
         }
+        pb.od[k] = make_od_list(net.zone_node, c.demand, c.pce);
+        pb.demand.push_back(c.demand);
     }
+    if (options.warm_start) check_warm_start(pb, *options.warm_start);
     return pb;
 }
 
@@ -241,7 +283,11 @@ TreeEngine::TreeEngine(const Problem& pb, int threads) : pb_(pb), threads_(resol
 
 AonResult TreeEngine::load(int k, Span<const double> cost, Span<double> flow,
                            const std::function<bool()>& keep_going) {
-    const OdList& od = pb_.od[k];
+    return load(pb_.od[k], k, cost, flow, keep_going);
+}
+
+AonResult TreeEngine::load(const OdList& od, int k, Span<const double> cost, Span<double> flow,
+                           const std::function<bool()>& keep_going) {
     const RoutingGraph g = base_.with_weight(cost);
     const std::size_t m = static_cast<std::size_t>(pb_.m);
     const std::int64_t no = static_cast<std::int64_t>(od.origins.size());
@@ -349,16 +395,17 @@ double TreeEngine::shortest_path_cost(int k, Span<const double> cost, const std:
     return total;
 }
 
-std::vector<std::vector<index_t>> TreeEngine::trees(int k, Span<const double> cost, std::int64_t first,
-                                                    std::int64_t last, const std::function<bool()>& keep_going) {
+std::vector<std::vector<index_t>> TreeEngine::trees(int k, Span<const double> cost,
+                                                    Span<const std::int64_t> origins,
+                                                    const std::function<bool()>& keep_going) {
     const OdList& od = pb_.od[k];
     const RoutingGraph g = base_.with_weight(cost);
-    const std::int64_t no = last - first;
+    const std::int64_t no = static_cast<std::int64_t>(origins.size());
     const int T = static_cast<int>(std::min<std::int64_t>(threads_, std::max<std::int64_t>(no, 1)));
     std::vector<std::vector<index_t>> out(static_cast<std::size_t>(no));
     const index_t n = pb_.n;
     static_parallel_for(no, T, keep_going, [&](int w, std::int64_t i) {
-        const OdList::Origin& org = od.origins[static_cast<std::size_t>(first + i)];
+        const OdList::Origin& org = od.origins[static_cast<std::size_t>(origins[static_cast<std::size_t>(i)])];
         DijkstraQuery& q = query_[w];
         q.set_targets({});  // the whole reachable set: bushes span it
         q.run(g, g.to_internal(org.node));
@@ -467,55 +514,8 @@ struct LinkState {
     }
 };
 
-// Derivative of the Beckmann objective along x + lambda (s - x):
-//   g(lambda) = sum_a (S_a - V_a) t_a(V_a + lambda (S_a - V_a)) + sum_k sum_a (s_ka - x_ka) f_ka
-// (capital letters: totals over classes). Convex objective, so g is non-decreasing.
-struct LineSearch {
-    const Problem& pb;
-    const std::vector<double>& V;
-    const std::vector<double>& D;  // S - V
-    double fixed_term;
+using detail::LineSearch;
 
-    double g(double lambda, double* dg) const {
-        double s = fixed_term, ds = 0.0;
-        const std::size_t m = V.size();
-        for (std::size_t a = 0; a < m; ++a) {
-            const double d = D[a];
-            if (d == 0.0) continue;
-            double t, dt;
-            pb.perf.time_and_derivative(static_cast<index_t>(a), V[a] + lambda * d, t, dt);
-            s += d * t;
-            ds += d * d * dt;
-        }
-        if (dg) *dg = ds;
-        return s;
-    }
-
-    // Minimiser of the objective on [0, hi]: safeguarded Newton on g, falling back to bisection.
-    double solve(double hi) const {
-        double dg0;
-        const double g0 = g(0.0, &dg0);
-        if (!(g0 < 0.0)) return 0.0;  // not a descent direction
-        double dg1;
-        const double g1 = g(hi, &dg1);
-        if (g1 <= 0.0) return hi;
-        double lo = 0.0, up = hi, glo = g0, gup = g1;
-        double lam = hi * g0 / (g0 - g1);  // secant start
-        for (int it = 0; it < 100; ++it) {
-            double dgl;
-            const double gl = g(lam, &dgl);
-            if (gl == 0.0) return lam;
-            if (gl < 0.0) { lo = lam; glo = gl; } else { up = lam; gup = gl; }
-            if (up - lo <= 1e-15 * std::max(1.0, up)) break;
-            if (std::fabs(gl) <= 1e-14 * std::fabs(g0)) break;
-            double next = dgl > 0.0 ? lam - gl / dgl : 0.5 * (lo + up);
-            if (!(next > lo && next < up)) next = lo - glo * (up - lo) / (gup - glo);  // regula falsi
-            if (!(next > lo && next < up)) next = 0.5 * (lo + up);
-            lam = next;
-        }
-        return lam;
-    }
-};
 
 double dot_h(const std::vector<double>& dt, const std::vector<double>& a, const std::vector<double>& b) {
     double s = 0.0;
@@ -552,12 +552,39 @@ AssignmentResult assign_link_based(const Problem& pb, const AssignmentOptions& o
         }
     };
 
-    // Iteration 1: all-or-nothing at free-flow costs.
     double iter_start = clock.seconds();
-    st.update_costs();
     double sptc;
-    aon_all(sptc);
-    st.x = y;
+    const WarmStart* warm = opt.warm_start;
+    if (warm && !warm->class_flow.empty() && opt.algorithm != Algorithm::kAllOrNothing) {
+        // Warm start (see WarmStart): x = r * previous + AON(new - r * old) at the costs of
+        // r * previous, a feasible flow for the new demand.
+        const Span<const index_t> zn = pb.net->zone_node;
+        const std::size_t z = zn.size();
+        std::vector<double> ratio(static_cast<std::size_t>(K), 0.0);
+        for (int k = 0; k < K; ++k) {
+            double r = kInf;
+            for (std::size_t i = 0; i < z * z; ++i) {
+                const double old = warm->demand[k][i];
+                if (old > 0.0 && zn[i / z] != zn[i % z]) r = std::min(r, pb.demand[k][i] / old);
+            }
+            ratio[k] = r < kInf ? r : 0.0;
+            for (std::size_t a = 0; a < m; ++a) st.x[k][a] = ratio[k] * pb.pce[k] * warm->class_flow[k][a];
+        }
+        st.update_costs();
+        std::vector<double> delta(z * z);
+        for (int k = 0; k < K; ++k) {
+            for (std::size_t i = 0; i < z * z; ++i)
+                delta[i] = std::max(0.0, pb.demand[k][i] - ratio[k] * warm->demand[k][i]);
+            const detail::OdList od = detail::make_od_list(zn, delta, pb.pce[k]);
+            engine.load(od, k, st.cost[k], y[k], opt.keep_going);
+            for (std::size_t a = 0; a < m; ++a) st.x[k][a] += y[k][a];
+        }
+    } else {
+        // Iteration 1: all-or-nothing at free-flow costs.
+        st.update_costs();
+        aon_all(sptc);
+        st.x = y;
+    }
     enum class Dir { kFw, kCfw, kBfw };
     Dir next = Dir::kFw;
     double prev_step = 1.0;

@@ -512,4 +512,149 @@ TEST_CASE("bad input raises InputError naming the field") {
     CHECK(field_of([&] { assign(c.net(), c.vdf(), {}, opts(Algorithm::kBush)); }) == "classes");
 }
 
+// ------------------------------------------------------------------------------------------------
+// Analysis of the bush solution and warm starts.
+
+TEST_CASE("Braess analysis: path flows 2/2/2, select-link flows, skims 92") {
+    Case c = braess();
+    std::vector<double> dem{0, 6, 0, 0};
+    AssignmentResult r = assign(c.net(), c.vdf(), {{dem, 1.0, {}}}, opts(Algorithm::kBush, 1e-14));
+    CHECK(r.bushes != nullptr);
+    CHECK(bush_count(*r.bushes) == 1);
+    std::vector<PathFlow> paths = bush_path_flows(*r.bushes, 0, 0, 1, 100);
+    CHECK(paths.size() == 3);
+    double total = 0;
+    for (const PathFlow& p : paths) {
+        CHECK_NEAR(p.flow, 2.0, 1e-8);
+        CHECK(c.tail[p.links.front()] == 0 && c.head[p.links.back()] == 1);
+        for (std::size_t i = 1; i < p.links.size(); ++i) CHECK(c.tail[p.links[i]] == c.head[p.links[i - 1]]);
+        total += p.flow;
+    }
+    CHECK_NEAR(total, 6.0, 1e-12);
+    CHECK(bush_path_flows(*r.bushes, 0, 1, 0, 100).empty());  // no demand 2 -> 1
+    CHECK_THROWS(bush_path_flows(*r.bushes, 0, 0, 1, 2), InputError);  // more than max_paths
+    CHECK(bush_path_flows(*r.bushes, 0, 0, 1, 100, 3.0).empty());  // every path below min_flow
+    for (index_t a = 0; a < 5; ++a) {
+        std::vector<double> sl(4, 0.0);
+        const std::vector<index_t> one{a};
+        select_link(*r.bushes, 0, one, sl, 1);
+        CHECK_NEAR(sl[1], r.link_flow[a], 1e-9);
+        CHECK(sl[0] == 0 && sl[2] == 0 && sl[3] == 0);
+    }
+    std::vector<double> cost(5);
+    for (int a = 0; a < 5; ++a) cost[a] = r.link_time[a];
+    std::vector<double> ones(5, 1.0), sp(4), avg(4), hops_sp(4), hops(4);
+    shortest_path_skims(c.net(), cost, {cost, ones}, {sp, hops_sp}, 2);
+    CHECK_NEAR(sp[1], 92.0, 1e-6);
+    CHECK(sp[0] == 0 && sp[2] == kInf);
+    avg = sp;
+    hops = hops_sp;
+    bush_average_skims(*r.bushes, 0, {cost, ones}, {avg, hops}, 1);
+    CHECK_NEAR(avg[1], 92.0, 1e-6);
+    CHECK_NEAR(hops[1], (2 + 2 + 3) / 3.0, 1e-9);  // one third of the trips on each path
+    CHECK(avg[2] == kInf);                          // no demand there: left as given
+    const std::vector<index_t> bad{7}, good{1};
+    CHECK_THROWS(select_link(*r.bushes, 0, bad, avg, 1), InputError);
+    CHECK_THROWS(select_link(*r.bushes, 3, good, avg, 1), InputError);
+    AssignmentOptions o = opts(Algorithm::kBush, 1e-14);
+    o.keep_bushes = false;
+    CHECK(assign(c.net(), c.vdf(), {{dem, 1.0, {}}}, o).bushes == nullptr);
+}
+
+TEST_CASE("grid analysis: select-link totals are link flows, origin flows add up, path flows sum to demand") {
+    Case c = grid(8, 7, 12, 11);
+    std::vector<double> dem = random_demand(12, 5, 250.0);
+    AssignmentResult r = assign(c.net(), c.vdf(), {{dem, 2.0, {}}}, opts(Algorithm::kBush, 1e-12));
+    const BushSolution& s = *r.bushes;
+    std::vector<double> sum(c.tail.size(), 0.0), of(c.tail.size());
+    for (index_t o = 0; o < 12; ++o) {
+        bush_origin_flows(s, 0, o, of);
+        for (std::size_t a = 0; a < of.size(); ++a) sum[a] += of[a];
+        std::vector<double> from_paths(c.tail.size(), 0.0);
+        for (index_t d = 0; d < 12; ++d) {
+            double t = 0;
+            for (const PathFlow& p : bush_path_flows(s, 0, o, d, 100000)) {
+                t += p.flow;
+                for (index_t a : p.links) from_paths[static_cast<std::size_t>(a)] += p.flow;
+            }
+            CHECK_NEAR(t, o == d ? 0.0 : dem[static_cast<std::size_t>(o * 12 + d)], 1e-9 * (1 + t));
+        }
+        for (std::size_t a = 0; a < of.size(); ++a) CHECK_NEAR(from_paths[a], of[a], 1e-8 * (1 + of[a]));
+    }
+    for (std::size_t a = 0; a < sum.size(); ++a) CHECK_NEAR(sum[a], r.class_flow[0][a], 1e-8 * (1 + sum[a]));
+    for (index_t a = 0; a < static_cast<index_t>(c.tail.size()); a += 7) {
+        std::vector<double> pce(144, 0.0), veh(144, 0.0);
+        const std::vector<index_t> one{a};
+        select_link(s, -1, one, pce, 3);
+        select_link(s, 0, one, veh, 1);
+        double tp = 0, tv = 0;
+        for (int i = 0; i < 144; ++i) {
+            tp += pce[i];
+            tv += veh[i];
+        }
+        CHECK_NEAR(tp, r.link_flow[a], 1e-9 * (1 + tp));
+        CHECK_NEAR(tv, r.class_flow[0][a], 1e-9 * (1 + tv));
+    }
+}
+
+TEST_CASE("warm starts reach the cold equilibrium in fewer iterations") {
+    Case c = grid(9, 9, 20, 13);
+    std::vector<double> dem = random_demand(20, 9, 300.0);
+    AssignmentResult prev = assign(c.net(), c.vdf(), {{dem, 1.0, {}}}, opts(Algorithm::kBush, 1e-12));
+    std::vector<double> dem2(dem);
+    for (double& x : dem2) x *= 1.05;
+    dem2[3] = 0.0;  // an OD pair dropped
+    dem2[45] = 900.0;
+    AssignmentResult cold = assign(c.net(), c.vdf(), {{dem2, 1.0, {}}}, opts(Algorithm::kBush, 1e-12));
+    WarmStart w;
+    w.bushes = prev.bushes;
+    AssignmentOptions o = opts(Algorithm::kBush, 1e-12);
+    o.warm_start = &w;
+    AssignmentResult warm = assign(c.net(), c.vdf(), {{dem2, 1.0, {}}}, o);
+    CHECK(warm.converged && cold.converged);
+    CHECK(warm.iterations <= cold.iterations);
+    CHECK_NEAR(warm.beckmann, cold.beckmann, 1e-9 * cold.beckmann);
+    CHECK(conservation_error(c, warm.link_flow, dem2) < 1e-7);
+    // Link-based warm start of BFW from the previous flows (demand scaled: r = 1.05, so it starts
+    // from 1.05 x the previous flows; with an OD pair dropped r would be 0, a cold start).
+    for (std::size_t i = 0; i < dem.size(); ++i) dem2[i] = 1.05 * dem[i];
+    WarmStart lw;
+    lw.class_flow = {prev.class_flow[0]};
+    lw.demand = {dem};
+    AssignmentOptions ob = opts(Algorithm::kBiconjugateFrankWolfe, 1e-4, 5000);  // BFW is slow here
+    AssignmentResult bcold = assign(c.net(), c.vdf(), {{dem2, 1.0, {}}}, ob);
+    ob.warm_start = &lw;
+    AssignmentResult bwarm = assign(c.net(), c.vdf(), {{dem2, 1.0, {}}}, ob);
+    CHECK(bcold.converged && bwarm.converged);
+    CHECK(bwarm.iterations < bcold.iterations);
+    cold = assign(c.net(), c.vdf(), {{dem2, 1.0, {}}}, opts(Algorithm::kBush, 1e-12));
+    CHECK(conservation_error(c, bwarm.link_flow, dem2) < 1e-7);
+    CHECK(bwarm.beckmann - cold.beckmann <= bwarm.total_cost - bwarm.shortest_path_cost + 1e-9 * cold.beckmann);
+    // Bushes of another network are refused.
+    Case other = grid(9, 9, 20, 14);
+    other.tail.swap(other.head);
+    other.build();
+    CHECK_THROWS(assign(other.net(), other.vdf(), {{dem2, 1.0, {}}}, o), InputError);
+}
+
+TEST_CASE("heavy congestion: extrapolation across sweeps reaches the same equilibrium") {
+    // v/c well above 1 on most links, so that inner sweeps are slow and extrapolation triggers.
+    Case c = grid(12, 12, 30, 41);
+    std::vector<double> dem = random_demand(30, 7, 120.0);
+    AssignmentOptions o = opts(Algorithm::kBush, 1e-10, 400);
+    o.bush_extrapolation_after = 2;  // trigger early on this small case
+    AssignmentResult with = assign(c.net(), c.vdf(), {{dem, 1.0, {}}}, o);
+    o.bush_extrapolation_sweeps = 0;
+    AssignmentResult without = assign(c.net(), c.vdf(), {{dem, 1.0, {}}}, o);
+    CHECK(with.converged && without.converged);
+    double vc = 0;
+    for (std::size_t a = 0; a < c.cap.size(); ++a) vc += with.link_flow[a] / c.cap[a];
+    CHECK(vc / static_cast<double>(c.cap.size()) > 1.0);
+    CHECK_NEAR(with.beckmann, without.beckmann, 1e-9 * without.beckmann);
+    CHECK(conservation_error(c, with.link_flow, dem) < 1e-7);
+    for (double f : with.link_flow) CHECK(f >= 0.0);
+    o.bush_extrapolation_limit = 0.0;
+    CHECK_THROWS(assign(c.net(), c.vdf(), {{dem, 1.0, {}}}, o), InputError);
+}
+
 CHECK_MAIN()

@@ -43,6 +43,16 @@ it is reported (:attr:`AssignmentResult.unreachable_pairs`, ``unreachable_demand
 Multiple classes (e.g. cars and trucks) share the link times: the flow a link sees is the sum of
 the class flows times their passenger car equivalents (PCE), and each class has its own toll and
 distance factors (``1 / value of time``).
+
+Analysis of a result (:class:`AssignmentResult`): :meth:`~AssignmentResult.skims` (time, distance,
+toll, generalised cost or any per-link value, zone to zone; flow-weighted averages over the used
+paths, or along shortest paths), :meth:`~AssignmentResult.select_link` (OD matrix of the flow
+through given links), :meth:`~AssignmentResult.path_flows` and
+:meth:`~AssignmentResult.origin_flows` (from Algorithm B's origin-based flows; path flows follow
+one stated decomposition, see the class notes), :meth:`~AssignmentResult.to_frame`,
+:meth:`~AssignmentResult.to_geodataframe` and :meth:`~AssignmentResult.write_flows` (TNTP or CSV,
+written atomically). ``assign(..., warm_start=previous)`` re-equilibrates after a change of demand
+or link parameters from a previous result.
 """
 
 from __future__ import annotations
@@ -167,6 +177,29 @@ class AssignmentResult:
         Per class: demand loaded on the network, and intrazonal demand (not loaded, cost 0).
     algorithm, vdf : str
     network : Network
+    classes : tuple of TrafficClass
+        The classes assigned (demand, PCE, cost factors), in the order of ``class_flows``.
+    bushes : smartcore._core.BushSolution or None
+        Algorithm B's origin-based solution (one acyclic bush per class and origin with that
+        origin's link flows), kept for :meth:`skim`, :meth:`select_link`, :meth:`path_flows`,
+        :meth:`origin_flows` and ``assign(..., warm_start=result)``; None for the Frank-Wolfe
+        family or with ``keep_bushes=False``. Opaque (``bushes.nbytes`` tells its memory).
+    threads : int
+        Threads requested (0: all cores), reused by the analysis methods.
+
+    Notes
+    -----
+    Path flows at equilibrium are not unique: only the link flows are (on links whose cost
+    strictly increases with flow). The analysis methods that need paths (select-link, average
+    skims, path flows) all use one definite decomposition of each origin's bush flows, the
+    *proportional rule*: the origin's flow reaching a node, whatever its destination, arrives
+    over the node's incoming links in proportion to their flows from that origin. A path's share
+    of an OD flow is then the product of the shares of its links. Consequences: select-link
+    totals over all OD pairs equal the link flow, path flows of an OD pair sum to its demand,
+    and over all destinations they add up to the origin's link flows; at equilibrium every path
+    with flow has the minimum cost, so average cost skims equal shortest-path costs within the
+    gap. Other decompositions (e.g. Bar-Gera's maximum-entropy paths) give the same link flows
+    but can split OD flows over the paths differently.
     """
 
     link_flows: np.ndarray
@@ -192,6 +225,9 @@ class AssignmentResult:
     algorithm: str
     vdf: str
     network: Network
+    classes: tuple[TrafficClass, ...] = ()
+    bushes: Any = None
+    threads: int = 0
 
     @property
     def seconds(self) -> float:
@@ -224,6 +260,230 @@ class AssignmentResult:
         frame = pd.DataFrame(cols)
         frame.index.name = "link"
         return frame
+
+    # -------------------------------------------------------------- analysis
+    def _class_index(self, cls: str | int | None) -> int:
+        names = list(self.class_flows)
+        if cls is None:
+            return 0
+        if isinstance(cls, (int, np.integer)) and not isinstance(cls, bool):
+            if 0 <= int(cls) < len(names):
+                return int(cls)
+        elif cls in names:
+            return names.index(cls)
+        raise InputError(f"unknown class {cls!r}; classes: {names}", field="cls")
+
+    def _zone_index(self, zone: int, field: str) -> int:
+        ids = self.classes[0].demand.zone_ids if self.classes else self.network.zone_ids
+        hit = np.flatnonzero(ids == zone)
+        if not len(hit):
+            raise InputError(f"{field} {zone!r} is not a zone of the assignment", field=field)
+        return int(hit[0])
+
+    def _need_bushes(self, what: str) -> Any:
+        if self.bushes is None:
+            why = ("keep_bushes=False" if self.algorithm == "bush" else
+                   f"the {self.algorithm!r} algorithm keeps link flows only")
+            raise InputError(
+                f"{what} needs Algorithm B's origin-based flows ({why}); re-run with "
+                "algorithm='bush' (cheap from this result: assign(..., algorithm='bush', "
+                "warm_start=result))", field="algorithm")
+        return self.bushes
+
+    def _link_values(self, kind: Any, k: int) -> tuple[str, np.ndarray]:
+        net = self.network
+        if isinstance(kind, str):
+            key = kind.lower()
+            if key == "time":
+                return key, np.ascontiguousarray(self.link_times, dtype=np.float64)
+            if key == "distance":
+                return key, np.ascontiguousarray(net.length, dtype=np.float64)
+            if key == "toll":
+                return key, np.ascontiguousarray(net.toll, dtype=np.float64)
+            if key == "cost":
+                return key, np.ascontiguousarray(list(self.class_costs.values())[k], dtype=np.float64)
+            raise InputError(f"unknown skim kind {kind!r}; use 'time', 'distance', 'toll', 'cost' or a "
+                             "per-link array", field="kind")
+        values = np.ascontiguousarray(kind, dtype=np.float64)
+        if values.shape != (net.num_links,) or not np.all(np.isfinite(values)):
+            raise InputError(f"a skim array needs {net.num_links} finite values (one per link)", field="kind")
+        return "values", values
+
+    def skims(self, kinds: Sequence[Any] = ("time", "distance", "toll", "cost"), *,
+              cls: str | int | None = None, method: str | None = None) -> dict[str, np.ndarray]:
+        """Zone-to-zone skims at the returned solution, several in one pass.
+
+        Parameters
+        ----------
+        kinds : sequence of {"time", "distance", "toll", "cost"} or per-link arrays
+            ``time``: link travel times (network time unit); ``distance``: ``network.length``;
+            ``toll``: ``network.toll`` (its own unit); ``cost``: the class's generalised cost
+            (time unit). An array gives the sum of its per-link values. Arrays are keyed
+            ``values<i>`` in the result.
+        cls : str or int, optional
+            Class name or index (default: the first class).
+        method : {"average", "shortest"}, optional
+            ``average`` (default when the result has bushes): for OD pairs with demand, the
+            flow-weighted average over the paths the class uses (proportional rule, see the class
+            notes), i.e. the mean skim of a trip; other pairs along a shortest path.
+            ``shortest``: along one shortest path of the class's generalised cost at the
+            returned link costs (ties broken by the search). At equilibrium every used path has
+            the minimum cost, so the two agree for ``cost`` within the gap; for time, distance
+            and toll they differ where several paths of equal cost are used.
+
+        Returns
+        -------
+        dict[str, float64[Z, Z]]
+            Rows are origins and columns destinations in the order of the demand's
+            ``zone_ids``; 0 on intrazonal pairs (same node), ``inf`` where there is no path.
+        """
+        from smartcore import _core
+
+        k = self._class_index(cls)
+        method = method or ("average" if self.bushes is not None else "shortest")
+        if method not in ("average", "shortest"):
+            raise InputError(f"method must be 'average' or 'shortest', got {method!r}", field="method")
+        names, values = [], []
+        for i, kind in enumerate(kinds):
+            name, v = self._link_values(kind, k)
+            names.append(f"values{i}" if name == "values" else name)
+            values.append(v)
+        net = self.network
+        demand = self.classes[k].demand if self.classes else None
+        zone_nodes = np.ascontiguousarray(
+            demand.zone_nodes(net) if demand is not None else np.arange(net.num_zones), dtype=np.int32)
+        cost = np.ascontiguousarray(list(self.class_costs.values())[k], dtype=np.float64)
+        out = _core.shortest_path_skims(net.fs_first, net.fs_link, net.fs_head, net.link_tail,
+                                        net.link_head, int(net.first_thru_node), zone_nodes, cost,
+                                        values, self.threads)
+        if method == "average":
+            out = _core.bush_average_skims(self._need_bushes("method='average'"), k, values, out,
+                                           self.threads)
+        return dict(zip(names, out))
+
+    def skim(self, kind: Any = "time", *, cls: str | int | None = None,
+             method: str | None = None) -> np.ndarray:
+        """One zone-to-zone skim (``float64[Z, Z]``); see :meth:`skims` for the arguments."""
+        return next(iter(self.skims([kind], cls=cls, method=method).values()))
+
+    def select_link(self, links: Any, *, cls: str | int | None = None) -> np.ndarray:
+        """Select-link analysis: the OD matrix of the flow whose path uses any of ``links``.
+
+        Parameters
+        ----------
+        links : int, array of int, or sequence of (from_node, to_node)
+            Dense link indices (rows of :meth:`to_frame`), or external node id pairs (all
+            parallel links between them).
+        cls : str or int, optional
+            A class (result in its vehicles). Default: all classes together in PCE, so that for a
+            single link the matrix sums to ``link_flows[link]``.
+
+        Returns
+        -------
+        float64[Z, Z]
+            Flow from each origin zone (row) to each destination zone (column) that passes
+            through at least one of the links, from Algorithm B's origin-based flows and the
+            proportional rule (see the class notes). Needs ``algorithm="bush"``.
+        """
+        from smartcore import _core
+
+        bushes = self._need_bushes("select_link")
+        index = self._links(links)
+        k = -1 if cls is None else self._class_index(cls)
+        return _core.select_link(bushes, k, index, self.threads)
+
+    def _links(self, links: Any) -> np.ndarray:
+        net = self.network
+        arr = np.asarray(links)
+        if arr.dtype == object or (arr.ndim == 2 and arr.shape[1] == 2):
+            out: list[int] = []
+            for pair in arr.reshape(-1, 2).tolist():
+                idx = net.link_index(int(pair[0]), int(pair[1]))
+                if not len(idx):
+                    raise InputError(f"no link from {pair[0]} to {pair[1]}", field="links")
+                out.extend(int(i) for i in idx)
+            return np.asarray(out, dtype=np.int32)
+        if arr.size and not np.issubdtype(arr.dtype, np.integer):
+            raise InputError("links must be link indices or (from_node, to_node) pairs", field="links")
+        arr = arr.astype(np.int64).ravel()
+        bad = arr[(arr < 0) | (arr >= net.num_links)]
+        if len(bad):
+            raise InputError(f"link index {int(bad[0])} outside [0, {net.num_links})", field="links")
+        return np.ascontiguousarray(arr, dtype=np.int32)
+
+    def path_flows(self, origin: int, destination: int, *, cls: str | int | None = None,
+                   max_paths: int = 10_000, min_flow: float = 0.0) -> list[tuple[np.ndarray, float]]:
+        """Paths from ``origin`` to ``destination`` (zone ids) and their flows (vehicles).
+
+        Decomposed from the origin's bush flows by the proportional rule (see the class notes):
+        path flows at equilibrium are not unique, this is one definite decomposition. The flows
+        sum to the OD demand of the class; over all destinations they add up to
+        :meth:`origin_flows`. Paths come in depth-first order from the destination back over each
+        node's incoming bush links.
+
+        Parameters
+        ----------
+        origin, destination : int
+            Zone ids.
+        cls : str or int, optional
+            Default: the first class.
+        max_paths : int
+            InputError when more paths than this carry flow (their number can grow exponentially
+            with the number of merge nodes); raise it or ``min_flow``.
+        min_flow : float
+            Leave out paths with less flow (vehicles).
+
+        Returns
+        -------
+        list of (int32[links], float)
+            Link indices from origin to destination, and the path's flow. Empty when the pair has
+            no assigned demand.
+        """
+        from smartcore import _core
+
+        bushes = self._need_bushes("path_flows")
+        k = self._class_index(cls)
+        o = self._zone_index(origin, "origin")
+        d = self._zone_index(destination, "destination")
+        if int(max_paths) != max_paths or max_paths < 0:
+            raise InputError(f"max_paths must be an integer >= 0, got {max_paths}", field="max_paths")
+        if not (min_flow >= 0):
+            raise InputError(f"min_flow must be >= 0, got {min_flow}", field="min_flow")
+        return [(links, float(flow)) for links, flow in
+                _core.bush_path_flows(bushes, k, o, d, int(max_paths), float(min_flow))]
+
+    def origin_flows(self, origin: int, *, cls: str | int | None = None) -> np.ndarray:
+        """Link flows (vehicles of the class, default the first) of the trips from one origin zone."""
+        from smartcore import _core
+
+        bushes = self._need_bushes("origin_flows")
+        return _core.bush_origin_flows(bushes, self._class_index(cls), self._zone_index(origin, "origin"))
+
+    def to_geodataframe(self) -> Any:
+        """:meth:`to_frame` as a GeoDataFrame with the links' geometry (stored, else straight lines
+        between the end nodes) in the network's CRS. InputError when the network has no node
+        coordinates."""
+        import geopandas as gpd
+
+        _, links = self.network.to_geodataframes()
+        return gpd.GeoDataFrame(self.to_frame(), geometry=links.geometry.to_numpy(), crs=links.crs)
+
+    def write_flows(self, path: str | Path) -> Path:
+        """Write the link flows atomically: ``*.tntp`` as a TNTP flow file (From, To, Volume,
+        Cost: the first class's generalised cost), ``*.csv`` as :meth:`to_frame`. Returns the path."""
+        from smartcore.io._common import atomic_path
+        from smartcore.io.tntp import write_flows
+
+        out = Path(path)
+        suffix = out.suffix.lower()
+        if suffix == ".tntp":
+            write_flows(out, self.network, self.link_flows, self.link_costs)
+        elif suffix == ".csv":
+            with atomic_path(out) as tmp:
+                self.to_frame().to_csv(tmp)
+        else:
+            raise InputError(f"{out}: expected a .tntp or .csv file name", field="path")
+        return out
 
     def summary(self) -> str:
         """A few lines: algorithm, gap, iterations, time, objective, unassigned demand."""
@@ -336,6 +596,32 @@ def _vdf_arrays(network: Network, vdf: str, vdf_alpha: Any) -> tuple[int, np.nda
     return VDFS[key], alpha, np.zeros(m)
 
 
+def _warm_start_arrays(warm: AssignmentResult | None, network: Network, classes: list[TrafficClass],
+                       names: list[str]) -> tuple[Any, list[np.ndarray] | None, list[np.ndarray] | None]:
+    """(bushes, class vehicle flows, class demands) of a warm start, after checking that it fits."""
+    if warm is None:
+        return None, None, None
+    if not isinstance(warm, AssignmentResult):
+        raise InputError(f"warm_start must be an AssignmentResult, got {type(warm).__name__}",
+                         field="warm_start")
+    prev = warm.network
+    same = prev is network or (
+        prev.num_nodes == network.num_nodes and prev.first_thru_node == network.first_thru_node
+        and np.array_equal(prev.link_tail, network.link_tail)
+        and np.array_equal(prev.link_head, network.link_head))
+    if not same:
+        raise InputError("warm_start was computed on another network (nodes, links or zones differ)",
+                         field="warm_start")
+    if len(warm.classes) != len(classes):
+        raise InputError(f"warm_start has {len(warm.classes)} classes, this assignment {len(classes)}",
+                         field="warm_start")
+    if not np.array_equal(warm.classes[0].demand.zone_ids, classes[0].demand.zone_ids):
+        raise InputError("warm_start uses other zones", field="warm_start")
+    flows = [np.ascontiguousarray(f, dtype=np.float64) for f in warm.class_flows.values()]
+    demand = [np.ascontiguousarray(c.demand.matrix, dtype=np.float64) for c in warm.classes]
+    return warm.bushes, flows, demand
+
+
 def _algorithm_name(algorithm: str) -> str:
     key = str(algorithm).lower()
     key = _ALGORITHM_ALIASES.get(key, key)
@@ -361,6 +647,8 @@ def assign(
     vdf_alpha: Any = None,
     progress: Callable[[int, float], bool | None] | None = None,
     require_convergence: bool = False,
+    warm_start: AssignmentResult | None = None,
+    keep_bushes: bool = True,
 ) -> AssignmentResult:
     """Static user-equilibrium assignment of ``demand`` on ``network``.
 
@@ -400,6 +688,21 @@ def assign(
         Exceptions raised by it propagate. Ctrl-C raises :class:`KeyboardInterrupt`.
     require_convergence : bool
         Raise :class:`~smartcore.errors.ConvergenceError` when the gap target is not reached.
+    warm_start : AssignmentResult, optional
+        A previous result on the same network topology and zones (link parameters and demand may
+        differ, e.g. after a capacity change or with scaled demand) to start from. Algorithm B
+        starts from its bushes when the result has them: each keeps its links and the split of
+        flow at every node, rescaled to the new demand (new origins get shortest-path trees);
+        from a Frank-Wolfe-family result, from shortest-path trees at its link costs. The
+        Frank-Wolfe family starts from ``r * previous flows + all-or-nothing(new - r * old
+        demand)``, ``r`` the smallest ratio of new to old OD demand: a feasible flow for the new
+        demand (the scaled previous flows when demand is scaled uniformly; a cold start when an
+        OD pair of the old demand has none now). MSA's 1/k steps forget a warm start at once.
+        The equilibrium reached is the same as from a cold start; only the way there is shorter.
+    keep_bushes : bool
+        Keep Algorithm B's bushes in the result (:attr:`AssignmentResult.bushes`, needed for
+        select-link analysis, average skims, path flows and bush warm starts). False frees
+        their memory (about 16 bytes per bush link) with the kernel's.
 
     Returns
     -------
@@ -478,13 +781,15 @@ def assign(
         kernel_classes.append((np.ascontiguousarray(c.demand.matrix, dtype=np.float64), pce,
                                np.ascontiguousarray(fixed) if np.any(fixed) else None))
     zone_nodes = np.ascontiguousarray(classes[0].demand.zone_nodes(network), dtype=np.int32)
+    warm_bushes, warm_flows, warm_demand = _warm_start_arrays(warm_start, network, classes, names)
 
     raw = _core.assign(
         network.fs_first, network.fs_link, network.fs_head, network.link_tail, network.link_head,
         int(network.first_thru_node), zone_nodes, code,
         np.ascontiguousarray(network.free_flow_time), np.ascontiguousarray(network.capacity),
         alpha, beta, kernel_classes, ALGORITHMS[alg], gap, int(max_iterations), limit, nthreads,
-        progress,
+        progress, keep_bushes=bool(keep_bushes), warm_bushes=warm_bushes, warm_flows=warm_flows,
+        warm_demand=warm_demand,
     )
     times = raw["link_time"]
     class_flows = {name: raw["class_flow"][k] for k, name in enumerate(names)}
@@ -514,6 +819,9 @@ def assign(
         algorithm=alg,
         vdf=str(vdf).lower(),
         network=network,
+        classes=tuple(classes),
+        bushes=raw["bushes"],
+        threads=nthreads,
     )
     if result.unassigned_demand > 0:
         pairs = sum(result.unreachable_pairs.values())
@@ -604,13 +912,8 @@ def cmd_assign(args: argparse.Namespace) -> int:
     print(res.summary())
     if args.out:
         out = str(args.out)
-        if out.lower().endswith(".tntp"):
-            from smartcore.io.tntp import write_flows
-
-            write_flows(out, net, res.link_flows, res.link_costs)
-        elif out.lower().endswith(".csv"):
-            res.to_frame().to_csv(out)
-        else:
+        if not out.lower().endswith((".tntp", ".csv")):
             raise SmartcoreError(f"--out {out}: expected a .tntp or .csv file name")
+        res.write_flows(out)
         print(f"wrote link flows of {net.num_links:,} links to {out}")
     return 0

@@ -2,7 +2,9 @@
 // the public kernel API: include smartcore/assignment.hpp instead.
 #pragma once
 
+#include <algorithm>
 #include <atomic>
+#include <cmath>
 #include <chrono>
 #include <exception>
 #include <mutex>
@@ -24,9 +26,45 @@ struct OdList {
     };
     std::vector<Origin> origins;       // in zone order
     std::vector<index_t> dest_node;    // destination network node
+    std::vector<index_t> dest_zone;    // destination zone (demand column)
     std::vector<double> dest_demand;   // demand x pce (PCE)
     double intrazonal = 0;             // vehicles
 };
+
+// One bush of Algorithm B: an acyclic subnetwork rooted at its origin that carries all of one
+// (class, origin zone)'s flow (see assignment_bush.cpp). A bush is its topological order plus,
+// for each position, the contiguous list of incoming bush links (link, tail, flow), so label
+// scans are linear passes over three arrays.
+struct Bush {
+    int cls = 0;
+    index_t zone = 0;                 // origin zone (demand row)
+    index_t origin = 0;               // network node
+    std::vector<index_t> order;       // topological order; order[0] == origin
+    std::vector<index_t> in_first;    // incoming links of order[k]: [in_first[k], in_first[k+1])
+    std::vector<index_t> in_link;     // network link
+    std::vector<index_t> in_tail;     // its tail node
+    std::vector<double> in_flow;      // this origin's flow on it (PCE)
+    std::vector<index_t> dest;        // reachable destination nodes
+    std::vector<index_t> dest_zone;   // their zones (demand columns)
+    std::vector<double> dest_demand;  // their PCE demand
+};
+
+}  // namespace smartcore::detail
+
+namespace smartcore {
+
+// Algorithm B's solution as returned to callers (declared in assignment.hpp).
+struct BushSolution {
+    index_t num_nodes = 0, num_links = 0, first_thru_node = 0;
+    std::vector<index_t> tail, head, zone_node;  // the topology it belongs to (checked on use)
+    std::vector<double> pce;                     // per class
+    std::vector<detail::Bush> bushes;
+    std::vector<std::vector<index_t>> bush_of_zone;  // per class, per zone: bush index or -1
+};
+
+}  // namespace smartcore
+
+namespace smartcore::detail {
 
 // The validated problem: everything an algorithm reads.
 struct Problem {
@@ -36,6 +74,7 @@ struct Problem {
     std::vector<std::vector<double>> fixed;        // per class, per link (zeros when absent)
     std::vector<bool> has_fixed;                   // per class
     std::vector<OdList> od;                        // per class
+    std::vector<Span<const double>> demand;        // per class, Z x Z (the caller's arrays)
     index_t n = 0, m = 0;
 
     int num_classes() const { return static_cast<int>(pce.size()); }
@@ -100,15 +139,18 @@ public:
     // overwritten with the PCE flows; returns SPTC etc. in an AonResult (its flow left empty).
     AonResult load(int k, Span<const double> cost, Span<double> flow,
                    const std::function<bool()>& keep_going);
+    // The same for another OD list of class k (e.g. a demand increment of a warm start).
+    AonResult load(const OdList& od, int k, Span<const double> cost, Span<double> flow,
+                   const std::function<bool()>& keep_going);
 
     // Shortest path cost only (no loading): sum over class k's OD pairs of PCE demand x cost.
     // Per-origin sums are added in origin order, so the result does not depend on threads.
     double shortest_path_cost(int k, Span<const double> cost, const std::function<bool()>& keep_going);
 
-    // Shortest-path trees of class k's origins [first, last): pred_link[o - first][v] for network
-    // node v (-1 for the origin and unreachable nodes).
-    std::vector<std::vector<index_t>> trees(int k, Span<const double> cost, std::int64_t first,
-                                            std::int64_t last, const std::function<bool()>& keep_going);
+    // Shortest-path trees of class k's origins (indices into od.origins): pred_link[i][v] for
+    // network node v (-1 for the origin and unreachable nodes) from origins[i].
+    std::vector<std::vector<index_t>> trees(int k, Span<const double> cost, Span<const std::int64_t> origins,
+                                            const std::function<bool()>& keep_going);
 
 private:
     const Problem& pb_;
@@ -120,6 +162,56 @@ private:
     std::vector<std::vector<index_t>> stack_;         // per worker
     std::vector<std::vector<double>> partial_;        // per worker (worker 0 writes the output)
     std::vector<std::vector<index_t>> targets_;       // per worker
+};
+
+// Derivative of the Beckmann objective along x + lambda (s - x):
+//   g(lambda) = sum_a (S_a - V_a) t_a(V_a + lambda (S_a - V_a)) + sum_k sum_a (s_ka - x_ka) f_ka
+// (capital letters: totals over classes). Convex objective, so g is non-decreasing.
+struct LineSearch {  // (used by the FW family and by Algorithm B's extrapolation)
+    const Problem& pb;
+    const std::vector<double>& V;
+    const std::vector<double>& D;  // S - V
+    double fixed_term;
+
+    double g(double lambda, double* dg) const {
+        double s = fixed_term, ds = 0.0;
+        const std::size_t m = V.size();
+        for (std::size_t a = 0; a < m; ++a) {
+            const double d = D[a];
+            if (d == 0.0) continue;
+            double t, dt;
+            pb.perf.time_and_derivative(static_cast<index_t>(a), V[a] + lambda * d, t, dt);
+            s += d * t;
+            ds += d * d * dt;
+        }
+        if (dg) *dg = ds;
+        return s;
+    }
+
+    // Minimiser of the objective on [0, hi]: safeguarded Newton on g, falling back to bisection.
+    double solve(double hi) const {
+        double dg0;
+        const double g0 = g(0.0, &dg0);
+        if (!(g0 < 0.0)) return 0.0;  // not a descent direction
+        double dg1;
+        const double g1 = g(hi, &dg1);
+        if (g1 <= 0.0) return hi;
+        double lo = 0.0, up = hi, glo = g0, gup = g1;
+        double lam = hi * g0 / (g0 - g1);  // secant start
+        for (int it = 0; it < 100; ++it) {
+            double dgl;
+            const double gl = g(lam, &dgl);
+            if (gl == 0.0) return lam;
+            if (gl < 0.0) { lo = lam; glo = gl; } else { up = lam; gup = gl; }
+            if (up - lo <= 1e-15 * std::max(1.0, up)) break;
+            if (std::fabs(gl) <= 1e-14 * std::fabs(g0)) break;
+            double next = dgl > 0.0 ? lam - gl / dgl : 0.5 * (lo + up);
+            if (!(next > lo && next < up)) next = lo - glo * (up - lo) / (gup - glo);  // regula falsi
+            if (!(next > lo && next < up)) next = 0.5 * (lo + up);
+            lam = next;
+        }
+        return lam;
+    }
 };
 
 // Wall clock in seconds since construction.
@@ -141,5 +233,12 @@ void finish_result(const Problem& pb, const std::vector<std::vector<double>>& cl
 
 // Algorithm B (assignment_bush.cpp).
 AssignmentResult assign_bush(const Problem& pb, const AssignmentOptions& options);
+
+// Builds the OD list of a Z x Z demand (PCE = demand x pce; intrazonal pairs counted, not
+// listed). Entries must already be validated.
+OdList make_od_list(Span<const index_t> zone_node, Span<const double> demand, double pce);
+
+// Validates a WarmStart against the problem (InputError "warm_start").
+void check_warm_start(const Problem& pb, const WarmStart& warm);
 
 }  // namespace smartcore::detail
