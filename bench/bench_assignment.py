@@ -10,6 +10,7 @@ Chicago-Sketch, smartcore against its peers in the same pytest-benchmark run, on
     python bench/bench_assignment.py            # the same runs, printed as a table of ratios
     python bench/bench_assignment.py --memory   # peak memory of each solver, side by side
     python bench/bench_assignment.py --grid     # the heavily congested 100x100 grid (Algorithm B)
+    python bench/bench_assignment.py --warm     # warm vs cold starts after a small change
 
 Peak memory: tracemalloc sees no C++/Rust/Cython allocations, so each (tool, network, gap) runs
 in a fresh subprocess that builds its inputs, resets the kernel's peak-RSS mark (Linux
@@ -370,6 +371,41 @@ def grid_case(side: int = 100, zones: int = 300, scale: float = 20.0, seed: int 
 
 
 # ------------------------------------------------------------------------------------------------
+# Warm starts: re-equilibrate after demand x 1.05, or the capacity of the busiest link with a
+# flow-dependent cost cut by 30 %, from the previous equilibrium vs from scratch. CPU time (one
+# thread), best of 3.
+
+def warm_start_lines(rounds: int = 3) -> list[str]:
+    from smartcore import Demand
+
+    lines = ["warm vs cold start (CPU s, best of 3; speed-up = cold / warm)"]
+    for name in NETWORKS:
+        net, trips = _load(name)
+        for algorithm, gap in (("bush", 1e-10), ("bfw", 1e-4)):
+            base = assign(net, trips, algorithm=algorithm, gap=gap, threads=1, max_iterations=100_000)
+            vc = np.where(net.bpr_beta > 0, base.link_flows / net.capacity, 0.0)
+            cap = net.capacity.copy()
+            cap[int(np.argmax(vc))] *= 0.7
+            changes = {"demand x1.05": (net, Demand(trips.zone_ids, trips.matrix * 1.05)),
+                       "capacity -30%": (net.replace(capacity=cap), trips)}
+            for label, (n2, d2) in changes.items():
+                best = {}
+                for start in ("cold", "warm"):
+                    times = []
+                    for _ in range(rounds):
+                        t = time.process_time()
+                        r = assign(n2, d2, algorithm=algorithm, gap=gap, threads=1, max_iterations=100_000,
+                                   warm_start=base if start == "warm" else None)
+                        times.append(time.process_time() - t)
+                    best[start] = (min(times), r.iterations, r.beckmann)
+                (tc, ic, zc), (tw, iw, zw) = best["cold"], best["warm"]
+                lines.append(f"{name:14s} {algorithm:5s} {gap:6.0e} {label:14s} "
+                             f"cold {tc:8.3f} s {ic:4d} it   warm {tw:8.3f} s {iw:4d} it   "
+                             f"speed-up {tc / tw:5.1f}x   objective rel. diff {abs(zw - zc) / zc:.1e}")
+    return lines
+
+
+# ------------------------------------------------------------------------------------------------
 if __name__ == "__main__":  # plain tables without pytest-benchmark
     from pathlib import Path as _Path
 
@@ -383,6 +419,9 @@ if __name__ == "__main__":  # plain tables without pytest-benchmark
             for tool in RUNNERS:
                 _memory[(tool, name)] = peak_memory_mb(tool, name)  # type: ignore[assignment]
         print("\n".join(_memory_lines()))
+        sys.exit(0)
+    if sys.argv[1:2] == ["--warm"]:
+        print("\n".join(warm_start_lines()))
         sys.exit(0)
     if sys.argv[1:2] == ["--grid"]:
         limit = float(sys.argv[2]) if len(sys.argv) > 2 else 600.0
