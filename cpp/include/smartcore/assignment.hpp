@@ -136,7 +136,7 @@ struct AssignmentOptions {
     // extrapolation is extended by an exact line search of the objective over
     // [0, bush_extrapolation_limit] times that change, kept only if the objective decreases (see
     // assignment_bush.cpp). On a congested 50 x 50 grid (v/c 1.5 mean, 3.9 max) it lowers the gap
-    // reached in a given time about 6-fold; the TNTP networks rarely get that far.
+    // reached in a given CPU time 15-40-fold; the TNTP networks rarely get that far.
     int bush_extrapolation_after = 8;
     int bush_extrapolation_sweeps = 2;
     double bush_extrapolation_limit = 10.0;
