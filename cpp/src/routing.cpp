@@ -224,9 +224,7 @@ void DijkstraQuery::resize(index_t num_nodes) {
     label_.assign(static_cast<std::size_t>(num_nodes), Label{kInf, 0, kInvalidIndex});
     heap_.clear();
     base_ = 0;
-    target_mark_.assign(static_cast<std::size_t>(num_nodes), 0);
-    target_epoch_ = 0;
-    num_targets_ = 0;
+    targets_.resize(num_nodes);
     num_settled_ = 0;
 }
 
@@ -239,25 +237,12 @@ void DijkstraQuery::next_stamp() {
     base_ += 2;
 }
 
-void DijkstraQuery::set_targets(Span<const index_t> targets) {
-    if (++target_epoch_ == 0) {
-        std::fill(target_mark_.begin(), target_mark_.end(), 0u);
-        target_epoch_ = 1;
-    }
-    num_targets_ = 0;
-    for (index_t t : targets)
-        if (target_mark_[t] != target_epoch_) {
-            target_mark_[t] = target_epoch_;
-            ++num_targets_;
-        }
-}
-
 template <class Graph>
 void DijkstraQuery::run(const Graph& g, index_t source, double radius) {
     next_stamp();
     heap_.clear();
     num_settled_ = 0;
-    index_t remaining = num_targets_;
+    index_t remaining = targets_.size();
     const bool stop_at_targets = remaining > 0;
     const index_t first_thru = g.first_thru_node();
     const std::uint32_t reached = base_, settled = base_ + 1;
@@ -271,7 +256,7 @@ void DijkstraQuery::run(const Graph& g, index_t source, double radius) {
         if (d > radius) break;                                // keys only grow from here
         lv.stamp = settled;
         ++num_settled_;
-        if (stop_at_targets && target_mark_[v] == target_epoch_ && --remaining == 0) break;
+        if (stop_at_targets && targets_.contains(v) && --remaining == 0) break;
         if (v < first_thru && v != source) continue;  // zones rule: settle, never pass through
         for (index_t e = g.begin(v), end = g.end(v); e < end; ++e) {
             const index_t w = g.head(e);
@@ -572,24 +557,9 @@ TurnGraph TurnGraph::with_weight(Span<const double> weight) const {
 void TurnQuery::resize(index_t num_nodes) {
     node_.assign(static_cast<std::size_t>(num_nodes), Label{kInf, 0, kInvalidIndex});
     edge_.clear();
-    target_mark_.assign(static_cast<std::size_t>(num_nodes), 0);
-    target_epoch_ = 0;
-    num_targets_ = 0;
+    targets_.resize(num_nodes);
     base_ = 0;
     heap_.clear();
-}
-
-void TurnQuery::set_targets(Span<const index_t> targets) {
-    if (++target_epoch_ == 0) {
-        std::fill(target_mark_.begin(), target_mark_.end(), 0u);
-        target_epoch_ = 1;
-    }
-    num_targets_ = 0;
-    for (index_t t : targets)
-        if (target_mark_[t] != target_epoch_) {
-            target_mark_[t] = target_epoch_;
-            ++num_targets_;
-        }
 }
 
 void TurnQuery::run(const TurnGraph& g, index_t origin, double radius) {
@@ -604,13 +574,13 @@ void TurnQuery::run(const TurnGraph& g, index_t origin, double radius) {
     origin_ = origin;
     heap_.clear();
     const std::uint32_t reached = base_, settled = base_ + 1;
-    index_t remaining = num_targets_;
+    index_t remaining = targets_.size();
     const bool stop_at_targets = remaining > 0;
     const index_t first_thru = g.first_thru_node_;
 
     // The origin is settled at cost 0, entered by no link.
     node_[origin] = Label{0.0, reached, kInvalidIndex};
-    if (stop_at_targets && target_mark_[origin] == target_epoch_ && --remaining == 0) return;
+    if (stop_at_targets && targets_.contains(origin) && --remaining == 0) return;
     for (index_t b = g.first_[origin]; b < g.first_[origin + 1]; ++b) {
         const double nd = g.cost_[b];
         Label& l = edge_[b];
@@ -629,7 +599,7 @@ void TurnQuery::run(const TurnGraph& g, index_t origin, double radius) {
         Label& nv = node_[v];
         if (nv.stamp != reached) {  // the first (cheapest) link into v settles v
             nv = Label{d, reached, a};
-            if (stop_at_targets && target_mark_[v] == target_epoch_ && --remaining == 0) break;
+            if (stop_at_targets && targets_.contains(v) && --remaining == 0) break;
         }
         if (v < first_thru) continue;  // zones rule: a path entering a zone ends there
         // Merge the links leaving v with a's turns (both sorted by edge).

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "check.hpp"
+#include "plan_arrays.hpp"
 #include "smartcore/signals.hpp"
 #include "smartcore/signals_transyt.hpp"
 
@@ -16,11 +17,8 @@ using namespace smartcore::signals;
 namespace {
 
 // Intersections with two phases (G, Y, R = 0, lost l) and one lane group per phase, plus feeds.
-struct Net {
-    std::vector<index_t> phase_first{0}, group_first{0}, serve_first{0}, serve_phase;
-    std::vector<double> yellow, all_red, lost, gmin, gmax, cmin, cmax, green;
-    std::vector<double> flow, sat, k, I, qb;
-    std::vector<std::int32_t> at;
+struct Net : testing::PlanArrays {
+    std::vector<double> green;
     std::vector<index_t> feed_first{0}, feed_from;
     std::vector<double> feed_share, feed_travel;
     std::vector<std::vector<std::pair<index_t, std::pair<double, double>>>> feeds_of;  // per group
@@ -67,27 +65,7 @@ struct Net {
             feed_first.push_back(static_cast<index_t>(feed_from.size()));
         }
     }
-    PlanView plan() const {
-        PlanView v;
-        v.phase_first = {phase_first.data(), phase_first.size()};
-        v.yellow_s = {yellow.data(), yellow.size()};
-        v.all_red_s = {all_red.data(), all_red.size()};
-        v.lost_s = {lost.data(), lost.size()};
-        v.min_green_s = {gmin.data(), gmin.size()};
-        v.max_green_s = {gmax.data(), gmax.size()};
-        v.cycle_min_s = {cmin.data(), cmin.size()};
-        v.cycle_max_s = {cmax.data(), cmax.size()};
-        v.group_first = {group_first.data(), group_first.size()};
-        v.serve_first = {serve_first.data(), serve_first.size()};
-        v.serve_phase = {serve_phase.data(), serve_phase.size()};
-        v.flow_vph = {flow.data(), flow.size()};
-        v.sat_flow_vph = {sat.data(), sat.size()};
-        v.arrival_type = {at.data(), at.size()};
-        v.k = {k.data(), k.size()};
-        v.upstream_i = {I.data(), I.size()};
-        v.initial_queue_veh = {qb.data(), qb.size()};
-        return v;
-    }
+    PlanView plan() const { return view(); }
     FeedView feeds() const {
         return {{feed_first.data(), feed_first.size()}, {feed_from.data(), feed_from.size()},
                 {feed_share.data(), feed_share.size()}, {feed_travel.data(), feed_travel.size()}};

@@ -23,6 +23,7 @@
 // number of threads or on scheduling.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <cstring>
 #include <memory>
@@ -168,6 +169,39 @@ private:
     std::size_t size_ = 0;
 };
 
+// The targets of the searches of one workspace: membership by epoch (a node is a target when its
+// mark equals the current epoch), so that marking k targets costs O(k) with no clearing between
+// target sets. Shared by DijkstraQuery and TurnQuery.
+class TargetSet {
+public:
+    void resize(index_t num_nodes) {
+        mark_.assign(static_cast<std::size_t>(num_nodes), 0);
+        epoch_ = 0;
+        count_ = 0;
+    }
+    // Ids must be in range (not checked here); duplicates are fine; an empty span clears the set.
+    void assign(Span<const index_t> targets) {
+        if (++epoch_ == 0) {  // after 2^32 sets the epochs run out: forget every mark once
+            std::fill(mark_.begin(), mark_.end(), 0u);
+            epoch_ = 1;
+        }
+        count_ = 0;
+        for (index_t t : targets)
+            if (mark_[t] != epoch_) {
+                mark_[t] = epoch_;
+                ++count_;
+            }
+    }
+    // Meaningful only while size() > 0.
+    bool contains(index_t v) const { return mark_[v] == epoch_; }
+    index_t size() const { return count_; }  // distinct targets
+
+private:
+    std::vector<std::uint32_t> mark_;
+    std::uint32_t epoch_ = 0;
+    index_t count_ = 0;
+};
+
 // Dijkstra workspace. Labels carry a per-search stamp, so starting a search costs O(1) instead of
 // an O(num_nodes) reset: each search uses two stamp values, base (reached) and base + 1
 // (settled); a label with an older stamp reads as unreached. Not thread-safe: one per thread.
@@ -179,7 +213,7 @@ public:
 
     // Mark the targets (internal ids) for the following searches, until the next set_targets();
     // an empty span clears them. Duplicates are fine.
-    void set_targets(Span<const index_t> targets);
+    void set_targets(Span<const index_t> targets) { targets_.assign(targets); }
 
     // Search from `source` (internal id; must be in range) until every target is settled (all
     // nodes when there are no targets) or the next node to settle costs more than `radius`.
@@ -206,9 +240,7 @@ private:
     std::vector<Label> label_;
     RadixHeap heap_;
     std::uint32_t base_ = 0;
-    std::vector<std::uint32_t> target_mark_;  // == target_epoch_ for the current targets
-    std::uint32_t target_epoch_ = 0;
-    index_t num_targets_ = 0;  // distinct current targets
+    TargetSet targets_;
     index_t num_settled_ = 0;
 };
 
@@ -361,7 +393,7 @@ public:
 
     // Network node ids, as in shortest_path_tree. Origin and targets must be in range (not
     // checked here); duplicates are fine.
-    void set_targets(Span<const index_t> targets);
+    void set_targets(Span<const index_t> targets) { targets_.assign(targets); }
     void run(const TurnGraph& g, index_t origin, double radius = kInf);
 
     // After run(): a node's cost (inf unless settled: reached at most `radius` away, and no
@@ -382,9 +414,7 @@ private:
     std::vector<Label> edge_, node_;
     RadixHeap heap_;
     std::uint32_t base_ = 0;  // edge labels: reached == base_, settled == base_ + 1; nodes: == base_
-    std::vector<std::uint32_t> target_mark_;
-    std::uint32_t target_epoch_ = 0;
-    index_t num_targets_ = 0;
+    TargetSet targets_;
     index_t origin_ = kInvalidIndex;
 };
 
