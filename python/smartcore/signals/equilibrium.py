@@ -172,12 +172,15 @@ def signal_aware_assignment(
     tf = float(network.metadata.get("toll_factor", 0.0)) if toll_factor is None else float(toll_factor)
     base_toll_cost = tf * np.asarray(network.toll)
 
-    def run(extra: np.ndarray) -> AssignmentResult:
+    def run(extra: np.ndarray, previous: AssignmentResult | None) -> AssignmentResult:
+        # Each re-assignment starts from the previous equilibrium (its bushes): the signal delays
+        # change little from one outer iteration to the next, so a warm start saves most of the
+        # inner iterations (see assign's warm_start).
         net = network.replace(toll=base_toll_cost + extra)
         return assign(net, demand, gap=gap, threads=threads, toll_factor=1.0,
-                      distance_factor=distance_factor)
+                      distance_factor=distance_factor, warm_start=previous)
 
-    result = run(np.zeros(network.num_links))
+    result = run(np.zeros(network.num_links), None)
     mean_flows = result.link_flows.copy()  # MSA average of the assigned flows
     history: list[dict[str, Any]] = []
     converged = False
@@ -186,7 +189,7 @@ def signal_aware_assignment(
         plan = _time_signals(network, mean_flows, timing, seed, threads)
         delay_s, mean_delay = approach_delays(plan, network.num_links)
         delay = convert_units(delay_s, "s", time_unit)
-        result = run(delay)
+        result = run(delay, result)
         # Fixed-point residual: how far the flows the timings were made for are from the flows
         # that these timings produce.
         residual = float(np.abs(result.link_flows - mean_flows).sum()
