@@ -18,8 +18,14 @@ import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from smartcore.errors import SmartcoreError
+
+if TYPE_CHECKING:  # pragma: no cover
+    import pandas as pd
+
+    from smartcore.network import Network
 
 __all__ = ["main", "build_parser"]
 
@@ -43,7 +49,7 @@ def _units(pairs: list[str]) -> dict[str, str]:
     return out
 
 
-def _load(source: str, units: dict[str, str], download: bool = False):  # type: ignore[no-untyped-def]
+def _load(source: str, units: dict[str, str], download: bool = False) -> Network:
     from smartcore import datasets
     from smartcore.api import network_format, read_network
 
@@ -85,7 +91,7 @@ def cmd_route(args: argparse.Namespace) -> int:
     if args.skim:
         router = routing.Router(net, weight=weight, threads=args.threads)
         origins = "zones" if net.num_zones else "nodes"
-        frame = router.skim(origins, origins, as_frame=True)
+        frame: pd.DataFrame = router.skim(origins, origins, as_frame=True)  # as_frame: a DataFrame
         out = Path(args.out) if args.out else None
         if out is None:
             print(frame.to_string(max_rows=20, max_cols=12))
@@ -139,7 +145,9 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def _is_gmns_signals(path: str | None) -> bool:
-    return bool(path) and (Path(path) / "signal_controller.csv").is_file()  # type: ignore[arg-type]
+    if not path:
+        return False
+    return (Path(path) / "signal_controller.csv").is_file()
 
 
 def cmd_signals(args: argparse.Namespace) -> int:

@@ -261,8 +261,8 @@ def to_osmnx(net: Network) -> nx.MultiDiGraph:
         attrs: dict[str, Any] = {"x": x, "y": y}
         if hw[i] or sig:
             attrs["highway"] = hw[i] or "traffic_signals"
-        for key, values in others.items():
-            attrs[key] = values[i]
+        for key, column in others.items():
+            attrs[key] = column[i]
         node_attrs.append(attrs)
     G.add_nodes_from(zip(net.node_ids.tolist(), node_attrs))
 

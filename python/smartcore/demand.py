@@ -93,7 +93,7 @@ class Demand:
                 zone_ids = network.zone_ids
             else:
                 zone_ids = np.arange(1, mat.shape[0] + 1)
-        demand = cls(zone_ids=zone_ids, matrix=mat, **kwargs)
+        demand = cls(zone_ids=np.asarray(zone_ids), matrix=mat, **kwargs)
         if network is not None:
             demand.zone_nodes(network)  # validates
         return demand

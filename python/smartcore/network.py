@@ -39,9 +39,10 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Iterable, Mapping, Sequence
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import numpy as np
+import numpy.typing as npt
 
 from smartcore.errors import FormatError, InputError
 
@@ -103,7 +104,7 @@ def _canonical_unit(unit: str) -> str:
     return _UNIT_ALIASES.get(u, u)
 
 
-def convert_units(values: np.ndarray, from_unit: str, to_unit: str) -> np.ndarray:
+def convert_units(values: npt.ArrayLike, from_unit: str, to_unit: str) -> np.ndarray:
     """Convert ``values`` between two units of the same dimension.
 
     Known units: lengths ``m km ft mi``; times ``s min h "0.01 h"``; speeds ``m/s km/h mph ft/min``;
@@ -162,7 +163,9 @@ class Network:
     node_x: np.ndarray | None = None  #: float64[num_nodes] x / longitude, in ``crs``
     node_y: np.ndarray | None = None  #: float64[num_nodes] y / latitude, in ``crs``
     crs: str | None = None
-    signalized: np.ndarray | None = None  #: bool[num_nodes]: node is a signalised intersection
+    #: bool[num_nodes]: node is a signalised intersection. Optional when constructing (None: no
+    #: signals); __post_init__ always stores an array, so it is typed as what readers get.
+    signalized: np.ndarray = None  # type: ignore[assignment]
     link_keys: np.ndarray | None = None  #: int64[num_links]: GMNS link_id / osmnx edge key
     link_geometry: np.ndarray | None = None  #: object[num_links] shapely LineStrings (or None)
     link_extra: Mapping[str, np.ndarray] = dataclasses.field(default_factory=dict)
@@ -318,7 +321,7 @@ class Network:
         head_ids = np.asarray(head, dtype=np.int64).ravel()
         m = len(tail_ids)
 
-        def fail(msg: str, field: str, link: int | None = None) -> None:
+        def fail(msg: str, field: str, link: int | None = None) -> NoReturn:
             if source_path is not None:
                 line = int(source_lines[link]) if (source_lines is not None and link is not None) else None
                 raise FormatError(msg, path=source_path, line=line, field=field)
@@ -424,7 +427,14 @@ class Network:
             units=dict(units or {}),
             num_zones=nz,
             first_thru_node=0 if zones_passable else nz,
-            **attrs,
+            length=attrs["length"],
+            free_flow_time=attrs["free_flow_time"],
+            capacity=attrs["capacity"],
+            bpr_alpha=attrs["bpr_alpha"],
+            bpr_beta=attrs["bpr_beta"],
+            speed=attrs["speed"],
+            lanes=attrs["lanes"],
+            toll=attrs["toll"],
             **kwargs,
         )
 
@@ -474,11 +484,13 @@ class Network:
     def node_index(self, ids: int | Iterable[int]) -> Any:
         """Dense index of external node id(s). Raises InputError naming the first unknown id."""
         index = self._index_map
-        if np.isscalar(ids):
+        # One id: what np.isscalar accepts (int, float, numpy scalar, str, bytes); an isinstance test,
+        # unlike numpy's TypeGuard, narrows ``ids`` in both branches.
+        if not isinstance(ids, Iterable) or isinstance(ids, (str, bytes)):
             try:
-                return index[int(ids)]  # type: ignore[arg-type]
+                return index[int(ids)]
             except KeyError:
-                raise InputError(f"unknown node id {ids}", field="node") from None
+                raise InputError(f"unknown node id {ids!s}", field="node") from None
         arr = np.asarray(list(ids) if not isinstance(ids, np.ndarray) else ids, dtype=np.int64)
         out = np.empty(arr.size, dtype=np.int32)
         get = index.get
@@ -562,7 +574,8 @@ class Network:
         out["units"] = dict(self.units)
         if self.link_type_names:
             size = max(self.link_type_names) + 1
-            counts = np.bincount(self.link_type, minlength=size) if self.num_links else []
+            counts = (np.bincount(self.link_type, minlength=size) if self.num_links
+                      else np.zeros(0, dtype=np.intp))
             out["link_types"] = {self.link_type_names.get(i, str(i)): int(c)
                                  for i, c in enumerate(counts) if c}
         return out

@@ -21,6 +21,7 @@ links leaving its cluster's nodes, a simple proxy for activity used by :mod:`sma
 from __future__ import annotations
 
 import dataclasses
+from typing import Any
 
 import numpy as np
 
@@ -211,12 +212,14 @@ def cluster_zones(
     connector_code = max(list(type_names) + [int(network.link_type.max(initial=-1))]) + 1
     type_names[connector_code] = "connector"
     zone_ids = -np.arange(1, num_zones + 1, dtype=np.int64)
-    lon_lat = network.node_x is not None
+    # Both are set (planar_coordinates() checked); the tests below narrow their Optional type.
+    node_x, node_y = network.node_x, network.node_y
     cx, cy = centres[:, 0], centres[:, 1]
-    if lon_lat and network.crs and network.crs.upper() in ("EPSG:4326", "WGS84", "OGC:CRS84"):
-        lat0 = np.deg2rad(np.mean(network.node_y))
-        cx = np.mean(network.node_x) + np.rad2deg(cx / (EARTH_RADIUS_M * np.cos(lat0)))
-        cy = np.mean(network.node_y) + np.rad2deg(cy / EARTH_RADIUS_M)
+    if (node_x is not None and node_y is not None and network.crs
+            and network.crs.upper() in ("EPSG:4326", "WGS84", "OGC:CRS84")):
+        lat0 = np.deg2rad(np.mean(node_y))
+        cx = np.mean(node_x) + np.rad2deg(cx / (EARTH_RADIUS_M * np.cos(lat0)))
+        cy = np.mean(node_y) + np.rad2deg(cy / EARTH_RADIUS_M)
     all_node_ids = np.concatenate([zone_ids, network.node_ids])
     sig = np.concatenate([np.zeros(num_zones, bool), network.signalized])
     node_extra = {k: _append(v, num_zones, front=True) for k, v in network.node_extra.items()}
@@ -225,21 +228,23 @@ def cluster_zones(
     if network.link_geometry is not None:
         geometry = np.concatenate([network.link_geometry, np.full(c, None, dtype=object)])
     keys = None if network.link_keys is None else _append(network.link_keys, c)
+    attrs: dict[str, Any] = {a: np.concatenate([getattr(network, a), new_attr[a]])
+                             for a in LINK_ATTRIBUTES}
     zoned = Network.from_links(
         np.concatenate([network.link_ids[:, 0], tails]),
         np.concatenate([network.link_ids[:, 1], heads]),
         node_ids=all_node_ids,
         zones=zone_ids,
         zones_passable=False,
-        **{a: np.concatenate([getattr(network, a), new_attr[a]]) for a in LINK_ATTRIBUTES},
+        **attrs,
         link_type=np.concatenate([network.link_type, np.full(c, connector_code, np.int32)]),
         units=dict(network.units),
         duplicates="keep",
         name=network.name,
         source=network.source,
         link_type_names=type_names,
-        node_x=np.concatenate([cx, network.node_x]) if lon_lat else None,
-        node_y=np.concatenate([cy, network.node_y]) if lon_lat else None,
+        node_x=None if node_x is None else np.concatenate([cx, node_x]),
+        node_y=None if node_y is None else np.concatenate([cy, node_y]),
         crs=network.crs,
         signalized=sig,
         link_keys=keys,

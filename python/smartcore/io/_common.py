@@ -7,8 +7,8 @@ import os
 import shutil
 import tempfile
 from collections.abc import Iterator
-from typing import TextIO
 from pathlib import Path
+from typing import TextIO
 
 from smartcore.errors import FormatError, InputError
 

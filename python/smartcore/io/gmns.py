@@ -401,15 +401,15 @@ def _read_nodes(path: Path) -> _Nodes:
 
     coords: list[np.ndarray | None] = []
     for axis in ("x_coord", "y_coord"):
-        vals = _floats(table, axis, default=np.nan)
-        missing = np.isnan(vals)
+        coord = _floats(table, axis, default=np.nan)
+        missing = np.isnan(coord)
         if missing.all():
             coords.append(None)
             continue
         if missing.any():
             k = int(np.flatnonzero(missing)[0])
             raise table.fail("empty coordinate: give every node coordinates, or none", k, axis)
-        coords.append(vals)
+        coords.append(coord)
     if (coords[0] is None) != (coords[1] is None):
         axis = "x_coord" if coords[0] is None else "y_coord"
         raise table.fail("empty coordinate: give every node coordinates, or none", 0, axis)
@@ -615,11 +615,11 @@ def _free_flow_time(links: _Table, length: np.ndarray, speed: np.ndarray, units:
     steps = (("length", units["length"], "m", "long_length"),
              ("speed", units["speed"], "m/s", "speed"),
              ("free_flow_time", "s", target, "free_flow_time_unit"))
+    sources: dict[str, np.ndarray | float] = {"length": length, "speed": speed, "free_flow_time": 1.0}
     converted = {}
     for attr, src, dst, field in steps:
-        values = {"length": length, "speed": speed, "free_flow_time": 1.0}[attr]
         try:
-            converted[attr] = convert_units(values, src, dst)
+            converted[attr] = convert_units(sources[attr], src, dst)
         except InputError as exc:
             raise FormatError(f"cannot convert {attr} units: {exc}", path=config_path,
                               field=field) from None

@@ -582,9 +582,9 @@ def _build_network(raw: _RawOsm, *, path: str, network_type: str, name: str, sim
             else:
                 ltag = t.get("lanes", "") or ""
             w_lanetag[w, d] = ltag or ""
-    d = rev.astype(np.intp)
-    speed = w_speed[way, d]
-    lanes = w_lanes[way, d]
+    side_of_link = rev.astype(np.intp)  # column 0 (forward) or 1 (backward) of the w_* tables
+    speed = w_speed[way, side_of_link]
+    lanes = w_lanes[way, side_of_link]
     highway = _object_array(_first_value(tags_of[w].get("highway")) for w in way.tolist())
     names = _object_array(tags_of[w].get("name", "") for w in way.tolist())
     one_way = fwd[way] != bwd[way]
@@ -594,8 +594,8 @@ def _build_network(raw: _RawOsm, *, path: str, network_type: str, name: str, sim
         "osmid": raw.way_id[way].astype(np.int64),
         "oneway": one_way,
         "reversed": rev.copy(),
-        "maxspeed_tag": w_maxtag[way, d],
-        "lanes_tag": w_lanetag[way, d],
+        "maxspeed_tag": w_maxtag[way, side_of_link],
+        "lanes_tag": w_lanetag[way, side_of_link],
     }
     graph_ids = nodes[graph]
     gpos, _ = locate(graph_ids)

@@ -47,7 +47,7 @@ import struct
 import zlib
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import numpy as np
 
@@ -159,7 +159,7 @@ def _xml_restrictions(p: Path) -> list[Restriction]:
     parser = expat.ParserCreate()
     state: dict[str, Any] = {"in": False, "id": 0, "tags": {}, "members": []}
 
-    def fail(msg: str, field: str) -> None:
+    def fail(msg: str, field: str) -> NoReturn:
         raise FormatError(msg, path=str(p), line=parser.CurrentLineNumber, field=field)
 
     def start(name: str, attrs: dict[str, str]) -> None:

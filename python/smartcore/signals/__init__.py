@@ -21,6 +21,8 @@ The numerical work runs in the C++ kernel (``smartcore/signals.hpp``,
 
 from __future__ import annotations
 
+from typing import Any
+
 from smartcore.signals.hcm import (
     LOS_LETTERS,
     LOS_THRESHOLDS_S,
@@ -74,7 +76,7 @@ _LAZY = {"from_network": "smartcore.signals.osm", "maxband": "smartcore.signals.
          "Feeds": "smartcore.signals.transyt"}
 
 
-def __getattr__(name: str):  # noqa: ANN202 - lazy heavy submodules
+def __getattr__(name: str) -> Any:  # lazy heavy submodules
     if name in _LAZY:
         import importlib
 

@@ -121,7 +121,7 @@ def plan_to_dict(plan: SignalPlan, feeds: Feeds | None = None) -> dict[str, Any]
         )
     if feeds is not None:
         out["feeds"] = feeds.table(plan).to_dict(orient="records")
-    return _clean(out)  # type: ignore[no-any-return]
+    return _clean(out)
 
 
 def _get(d: Any, key: str, where: str, default: Any = ...) -> Any:

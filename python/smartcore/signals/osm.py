@@ -143,7 +143,7 @@ def _bearings(net: Network) -> tuple[np.ndarray, np.ndarray]:
                 pts = None
         if not pts or len(pts) < 2:
             u, v = int(net.link_tail[e]), int(net.link_head[e])
-            pts = [(x[u], y[u]), (x[v], y[v])]  # type: ignore[index]
+            pts = [(x[u], y[u]), (x[v], y[v])]
         # skip repeated points at either end
         a, b = 0, len(pts) - 1
         i = 1

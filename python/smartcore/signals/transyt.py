@@ -547,7 +547,7 @@ def feeds_from_network(plan: SignalPlan, network: Network, *, max_distance_m: fl
         for ap in it.approaches:
             groups = []
             for g in ap.lane_groups:
-                groups.append((gidx, float(g.flow_vph)))  # type: ignore[arg-type]
+                groups.append((gidx, float(g.flow_vph)))
                 gidx += 1
             if ap.link is not None:
                 approach_of[int(ap.link)] = (i, groups)
@@ -558,7 +558,7 @@ def feeds_from_network(plan: SignalPlan, network: Network, *, max_distance_m: fl
     for i, it in enumerate(plan):
         for ap in it.approaches:
             for g in ap.lane_groups:
-                v = float(g.flow_vph)  # type: ignore[arg-type]
+                v = float(g.flow_vph)
                 for mv in g.movements:
                     if mv.to_link is None:
                         raise InputError(

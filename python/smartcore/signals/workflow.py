@@ -259,7 +259,7 @@ def arterial_layout(
                 w = share * flow[fr]
                 if best is None or w > best[0]:
                     best = (w, names[fr][1], names[to][1], float(tt))
-        return None if best is None else best[1:]  # type: ignore[return-value]
+        return None if best is None else best[1:]
 
     out: list[str] = []
     inn: list[str | None] = [None] * len(ids)
