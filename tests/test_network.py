@@ -124,3 +124,47 @@ def test_strong_components_match_scipy(tntp_dir):
         assert len(pairs) == count == len({a for a, _ in pairs}) == len({b for _, b in pairs})
         big = net.largest_strong_component()
         assert big.sum() == np.bincount(ref).max()
+
+
+def test_subnetwork_largest_matches_networkx():
+    import networkx as nx
+
+    from smartcore import datasets
+
+    net = datasets.load_network("helsinki")
+    sub = net.subnetwork("largest")
+    g = nx.MultiDiGraph()
+    g.add_nodes_from(net.node_ids.tolist())
+    g.add_edges_from(zip(net.node_ids[net.link_tail].tolist(), net.node_ids[net.link_head].tolist(),
+                         range(net.num_links)))
+    ref = g.subgraph(max(nx.strongly_connected_components(g), key=len))
+    assert sorted(sub.node_ids.tolist()) == sorted(ref.nodes)
+    kept = sorted(k for _, _, k in ref.edges(keys=True))  # original link positions, in order
+    assert sub.num_links == len(kept) < net.num_links
+    assert sub.link_ids.tolist() == net.link_ids[kept].tolist()
+    np.testing.assert_array_equal(sub.length, net.length[kept])
+    assert sub.link_geometry is not None and list(sub.link_geometry) == list(net.link_geometry[kept])
+    for k, v in net.link_extra.items():
+        assert list(sub.link_extra[k]) == list(v[kept])
+    at = net.node_index(sub.node_ids)
+    np.testing.assert_array_equal(sub.node_x, net.node_x[at])
+    np.testing.assert_array_equal(sub.signalized, net.signalized[at])
+    assert sub.strong_components()[0] == 1 and dict(sub.units) == dict(net.units)
+
+
+def test_subnetwork_zones_and_bad_input():
+    net = small()  # zone 900 (dense 0) has no link: dropping it leaves no zone
+    keep = np.array([False, True, True, True, True])
+    sub = net.subnetwork(keep)
+    assert sub.num_zones == 0 and sub.first_thru_node == 0 and sub.num_links == net.num_links
+    assert sub.link_ids.tolist() == net.link_ids.tolist()
+    # Zones kept keep their rule: two zones, one dropped.
+    two = Network.from_links([1, 3, 2, 3], [3, 2, 3, 1], zones=[1, 2, 5], node_ids=[1, 2, 3, 5],
+                             length=1, free_flow_time=1, capacity=1, zones_passable=False)
+    assert two.first_thru_node == 3
+    sub = two.subnetwork(np.isin(two.node_ids, [1, 2, 3]))
+    assert sub.zone_ids.tolist() == [1, 2] and sub.first_thru_node == 2 and sub.num_links == 4
+    with pytest.raises(InputError, match="boolean mask"):
+        net.subnetwork(np.array([0, 1, 2]))
+    with pytest.raises(InputError, match="'largest'"):
+        net.subnetwork("biggest")

@@ -546,6 +546,48 @@ class Network:
         sizes = np.bincount(label, minlength=self.num_nodes)
         return label == int(np.argmax(sizes))
 
+    def subnetwork(self, nodes: np.ndarray | str) -> Network:
+        """The network restricted to some nodes: those nodes and the links between them.
+
+        Parameters
+        ----------
+        nodes : bool[num_nodes], or ``"largest"``
+            The nodes to keep (a mask over dense node indices, e.g. from
+            :meth:`largest_strong_component`), or ``"largest"`` for the largest strongly connected
+            component, where every node can reach every other one: the usual clean-up of an
+            OpenStreetMap extract, whose clipped edges leave fragments that demand cannot leave
+            (what osmnx's ``largest_component(strongly=True)`` does).
+
+        Every per-node and per-link array (coordinates, signals, geometry, keys, extras) is kept
+        for what remains, in the same order; units, names and metadata are unchanged. Zones that
+        are dropped are no longer zones: the remaining ones keep their order, ids and rule, so a
+        demand must be restricted to ``zone_ids`` of the result.
+        """
+        if isinstance(nodes, str):
+            if nodes != "largest":
+                raise InputError(f"nodes must be a boolean mask or 'largest', got {nodes!r}", field="nodes")
+            keep = self.largest_strong_component()
+        else:
+            keep = np.asarray(nodes)
+            if keep.dtype != np.bool_ or keep.shape != (self.num_nodes,):
+                raise InputError(f"nodes must be a boolean mask of shape ({self.num_nodes},), got "
+                                 f"{keep.dtype} {keep.shape}", field="nodes")
+        new_index = np.cumsum(keep, dtype=np.int64) - 1  # dense old -> dense new (where kept)
+        links = np.flatnonzero(keep[self.link_tail] & keep[self.link_head])
+        node_arrays = {"node_ids": self.node_ids[keep], "signalized": self.signalized[keep],
+                       "node_x": None if self.node_x is None else self.node_x[keep],
+                       "node_y": None if self.node_y is None else self.node_y[keep],
+                       "node_extra": {k: v[keep] for k, v in self.node_extra.items()}}
+        link_arrays = {name: getattr(self, name)[links] for name in (*LINK_ATTRIBUTES, "link_type")}
+        link_arrays.update(
+            link_tail=new_index[self.link_tail[links]], link_head=new_index[self.link_head[links]],
+            link_keys=None if self.link_keys is None else self.link_keys[links],
+            link_geometry=None if self.link_geometry is None else self.link_geometry[links],
+            link_extra={k: v[links] for k, v in self.link_extra.items()})
+        return self.replace(**node_arrays, **link_arrays,
+                            num_zones=int(keep[: self.num_zones].sum()),
+                            first_thru_node=int(keep[: self.first_thru_node].sum()))
+
     # ------------------------------------------------------------------ summaries
     def summary(self) -> dict[str, Any]:
         """Counts and totals as a plain dict (what ``smartcore info`` prints)."""
