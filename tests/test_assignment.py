@@ -321,6 +321,52 @@ def test_zones_rule_anaheim(tntp_dir):
     np.testing.assert_allclose(out_of_zones[:38], produced[:38], rtol=1e-9, atol=1e-6)
 
 
+def test_generated_gravity_demand_equilibrium(tmp_path, tntp_dir):
+    # The bench's large case generates its demand (free-flow skims -> doubly constrained gravity ->
+    # TNTP trips file -> assignment). Checked here on Anaheim (zones not passed through) against
+    # scipy: the skims, the gravity form and margins, the file round trip, and Wardrop's condition.
+    import scipy.sparse as sp
+    from reference import scipy_relative_gap
+    from scipy.sparse.csgraph import dijkstra
+
+    from smartcore.gravity import free_flow_gravity_demand
+    from smartcore.io.tntp import read_trips, write_trips
+
+    net, _ = datasets.tntp("Anaheim")
+    total, beta = 100_000.0, 0.1
+    d = free_flow_gravity_demand(net, total=total, beta=beta, threads=2)
+    z = net.num_zones
+    # Skims by scipy, each origin's search seeing only its own outgoing zone links (Anaheim's
+    # links are not parallel, so the sparse matrix sums nothing).
+    cost = net.free_flow_time + generalised_cost_terms(net)
+    skim = np.empty((z, z))
+    for o in range(z):
+        keep = (net.link_tail >= net.first_thru_node) | (net.link_tail == o)
+        g = sp.csr_matrix((cost[keep] + 1e-300, (net.link_tail[keep], net.link_head[keep])),
+                          shape=(net.num_nodes, net.num_nodes))
+        skim[o] = dijkstra(g, indices=o)[:z]
+    m = d.matrix
+    assert np.all(np.diag(m) == 0) and np.isfinite(skim).all()
+    np.testing.assert_allclose(m.sum(axis=1), total / z, rtol=1e-9)  # equal zone weights
+    np.testing.assert_allclose(m.sum(axis=0), total / z, rtol=1e-9)
+    # Gravity form: log T_ij + beta c_ij = a_i + b_j off the diagonal (double centring leaves 0).
+    off = ~np.eye(z, dtype=bool)
+    r = np.where(off, np.log(np.where(off, m, 1.0)) + beta * skim, 0.0)
+    a = np.linalg.lstsq(np.hstack([np.kron(np.eye(z), np.ones((z, 1))), np.kron(np.ones((z, 1)), np.eye(z))])
+                        [off.ravel()], r[off], rcond=None)[0]
+    fitted = (a[:z, None] + a[None, z:])[off]
+    assert np.abs(fitted - r[off]).max() < 1e-8
+    # The TNTP trips file round trip is exact (repr of floats), and the checksum is kept.
+    path = tmp_path / "Anaheim_gravity_trips.tntp"
+    write_trips(d, path)
+    back = read_trips(path, net)
+    np.testing.assert_array_equal(back.matrix, m)
+    # Wardrop: relative gap by scipy shortest paths on the equilibrium costs.
+    res = assign(net, back, gap=1e-10, threads=2)
+    assert res.converged
+    assert scipy_relative_gap(net, back, res.link_flows, res.link_costs) < 1e-9
+
+
 def test_cli_assign(tmp_path, tntp_dir, capsys):
     parser = argparse.ArgumentParser(prog="smartcore")
     add_assign_parser(parser.add_subparsers(dest="command"))

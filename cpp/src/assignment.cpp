@@ -213,6 +213,8 @@ Problem make_problem(const AssignmentNetwork& net, const LinkPerformanceView& vd
         throw InputError("bush_inner_sweeps", -1, "bush_inner_sweeps must be >= 0");
     if (!(options.bush_sweep_reduction >= 0.0 && options.bush_sweep_reduction <= 1.0))
         throw InputError("bush_sweep_reduction", -1, "bush_sweep_reduction must lie in [0, 1]");
+    if (!(options.bush_sweep_excess_ratio >= 0.0 && options.bush_sweep_excess_ratio < kInf))
+        throw InputError("bush_sweep_excess_ratio", -1, "bush_sweep_excess_ratio must be finite and >= 0");
     if (options.bush_extrapolation_sweeps < 0 || options.bush_extrapolation_after < 0)
         throw InputError("bush_extrapolation_sweeps", -1, "bush extrapolation sweep counts must be >= 0");
     if (!(options.bush_extrapolation_limit > 0.0 && options.bush_extrapolation_limit < kInf))

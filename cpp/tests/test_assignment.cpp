@@ -674,4 +674,25 @@ TEST_CASE("heavy congestion: extrapolation across sweeps reaches the same equili
     CHECK_THROWS(assign(c.net(), c.vdf(), {{dem, 1.0, {}}}, o), InputError);
 }
 
+TEST_CASE("sweeps stopped by the bushes' excess cost: the same equilibrium, for any thread count") {
+    // The rule only decides when an outer iteration stops sweeping; the fixed point is the same.
+    Case c = grid(12, 12, 30, 43);
+    std::vector<double> dem = random_demand(30, 3, 60.0);
+    AssignmentOptions o = opts(Algorithm::kBush, 1e-11, 400);
+    o.bush_sweep_excess_ratio = 0.0;  // off: the reduction rule and the cap only
+    AssignmentResult off = assign(c.net(), c.vdf(), {{dem, 1.0, {}}}, o);
+    o.bush_sweep_excess_ratio = 0.01;
+    AssignmentResult on = assign(c.net(), c.vdf(), {{dem, 1.0, {}}}, o);
+    o.threads = 2;  // the parallel bush improvement does not depend on the thread count
+    AssignmentResult on2 = assign(c.net(), c.vdf(), {{dem, 1.0, {}}}, o);
+    CHECK(off.converged && on.converged);
+    CHECK(on2.link_flow == on.link_flow);
+    CHECK_NEAR(on.beckmann, off.beckmann, 1e-10 * off.beckmann);
+    CHECK(conservation_error(c, on.link_flow, dem) < 1e-7);
+    for (std::size_t a = 0; a < on.link_flow.size(); ++a)
+        CHECK_NEAR(on.link_flow[a], off.link_flow[a], 1e-5 * (1 + off.link_flow[a]));
+    o.bush_sweep_excess_ratio = -1.0;
+    CHECK_THROWS(assign(c.net(), c.vdf(), {{dem, 1.0, {}}}, o), InputError);
+}
+
 CHECK_MAIN()

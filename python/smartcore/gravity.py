@@ -15,12 +15,17 @@ cost of zero would otherwise attract a large share of the trips.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from smartcore.demand import Demand
 from smartcore.errors import ConvergenceError, InputError
 
-__all__ = ["furness", "gravity_demand"]
+if TYPE_CHECKING:  # pragma: no cover
+    from smartcore.network import Network
+
+__all__ = ["furness", "gravity_demand", "free_flow_gravity_demand"]
 
 
 def furness(seed: np.ndarray, productions: np.ndarray, attractions: np.ndarray, *,
@@ -120,3 +125,62 @@ def gravity_demand(
     matrix = furness(seed, o, d) if total > 0 else np.zeros((z, z))
     return Demand(zone_ids=zone_ids, matrix=matrix, unit=unit, name=name,
                   metadata={"model": "doubly constrained gravity, exp(-beta c)", "beta": beta})
+
+
+def free_flow_gravity_demand(
+    network: Network,
+    *,
+    total: float,
+    beta: float = 0.1,
+    productions: np.ndarray | None = None,
+    attractions: np.ndarray | None = None,
+    toll_factor: float | None = None,
+    distance_factor: float | None = None,
+    threads: int | None = None,
+    unit: str = "veh/h",
+    name: str = "car",
+) -> Demand:
+    """A gravity-model demand between the zones of ``network`` on its free-flow skims.
+
+    The cost of a zone pair is its shortest-path generalised cost at free flow, in minutes:
+    free-flow time plus ``toll_factor * toll + distance_factor * length`` (the same generalised
+    cost :func:`smartcore.assign` uses; factors default to the network's metadata, e.g. 0.055
+    min/cent for Philadelphia), with zones never passed through (TNTP ``<FIRST THRU NODE>``).
+    Then :func:`gravity_demand` with these costs. Pairs without a path get no trips. The result
+    is deterministic (shortest-path costs do not depend on ``threads``).
+
+    Parameters
+    ----------
+    network : Network
+        With zones, and the unit of ``free_flow_time`` stated in ``network.units``.
+    total, beta, productions, attractions, unit, name
+        As for :func:`gravity_demand` (``beta`` per minute).
+    toll_factor, distance_factor : float, optional
+        Generalised-cost factors in the network's time unit per toll unit / length unit.
+    threads : int, optional
+        Threads for the skim.
+
+    Raises
+    ------
+    InputError
+        A network without zones or without a stated time unit, or bad gravity inputs.
+    """
+    from smartcore import routing
+    from smartcore.assignment import generalised_cost_terms
+    from smartcore.network import convert_units
+
+    if network.num_zones == 0:
+        raise InputError(f"network {network.name or '<unnamed>'} has no zones", field="network")
+    have = network.units.get("free_flow_time")
+    if not have:
+        label = network.name or "<unnamed>"
+        raise InputError(f"the unit of 'free_flow_time' is not stated for network {label}; "
+                         "pass units= when reading it", field="free_flow_time")
+    to_min = float(convert_units(np.array([1.0]), have, "min")[0])
+    cost = (network.free_flow_time + generalised_cost_terms(network, toll_factor, distance_factor)) * to_min
+    skim = routing.skim(network, weight=cost, threads=threads)
+    demand = gravity_demand(skim, network.zone_ids, total=total, productions=productions,
+                            attractions=attractions, beta=beta, unit=unit, name=name)
+    meta = dict(demand.metadata)
+    meta["cost"] = "free-flow generalised cost (min), zones not passed through"
+    return Demand(zone_ids=demand.zone_ids, matrix=demand.matrix, unit=unit, name=name, metadata=meta)
