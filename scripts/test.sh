@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Install smartcore with its test dependencies, run the C++ kernel tests (plain Release build and
-# under AddressSanitizer + UndefinedBehaviorSanitizer), then the whole Python test suite.
+# Install smartcore with its test dependencies, type-check and lint the Python sources, run the C++
+# kernel tests (plain Release build and under AddressSanitizer + UndefinedBehaviorSanitizer), then
+# the whole Python test suite.
 # Needs only CPython 3.10+ with pip and a C++17 compiler; cmake and ninja come from PyPI.
 # Fails when any test fails or when no test ran.
 set -euo pipefail
@@ -9,6 +10,10 @@ PY=${PYTHON:-python3}
 
 "$PY" -m pip install --upgrade "cmake>=3.20" ninja
 "$PY" -m pip install ".[test]"
+
+# Static checks of the Python sources: types (config in pyproject.toml) and lint.
+"$PY" -m mypy
+"$PY" -m ruff check python tests bench
 
 # cmake/ctest from the PyPI package just installed (whatever is or is not on PATH).
 bin=$("$PY" -c "import cmake; print(cmake.CMAKE_BIN_DIR)")

@@ -512,7 +512,7 @@ def _factor(value: float | None, network: Network, key: str) -> float:
     if value is None:
         value = network.metadata.get(key, 0.0)
     try:
-        x = float(value)  # type: ignore[arg-type]
+        x = float(value)
     except (TypeError, ValueError):
         raise InputError(f"{key} must be a number, got {value!r}", field=key) from None
     if not (math.isfinite(x) and x >= 0):
@@ -672,9 +672,10 @@ def assign(
         Wall-time limit in seconds (checked between iterations and, for Algorithm B, between
         origins). The current solution is returned with ``converged=False``.
     threads : int, optional
-        Threads for the shortest-path searches (default: all cores). Algorithm B's results do not
-        depend on it (its flow shifts are sequential); the FW family's are identical for a given
-        thread count and equal up to rounding across counts.
+        Threads for the shortest-path searches and Algorithm B's bush improvements (default: all
+        cores). Algorithm B's results do not depend on it (its flow shifts are sequential, each
+        bush's improvement reads only the costs and that bush); the FW family's are identical for
+        a given thread count and equal up to rounding across counts.
     toll_factor, distance_factor : float, optional
         Generalised cost per toll unit and per length unit (network time unit); default from
         ``network.metadata``, else 0. Single-class form of :class:`TrafficClass`'s factors.

@@ -301,8 +301,8 @@ def read_net(
         where = {int(v): k for k, v in enumerate(coord_ids.tolist())}
         rows_of = np.array([where.get(int(v), -1) for v in node_ids.tolist()], dtype=np.int64)
         if (rows_of < 0).any():
-            missing = node_ids[rows_of < 0]
-            raise FormatError(f"node {int(missing[0])} of the network has no coordinates",
+            unplaced = node_ids[rows_of < 0]
+            raise FormatError(f"node {int(unplaced[0])} of the network has no coordinates",
                               path=node_file, field="node")
         node_x, node_y = x[rows_of], y[rows_of]
 
