@@ -389,3 +389,31 @@ def test_cli_assign(tmp_path, tntp_dir, capsys):
         warnings.simplefilter("error")
         assert args.func(args) == 0
     assert csv.read_text().startswith("link,from_node,to_node,flow,time,cost,voc")
+
+
+def test_power_zero_links_read_and_assigned(tmp_path, tntp_dir):
+    """Constant-cost links written as power = 0 (Barcelona's file has them; pytraf's reader rejects
+    them) are read and assigned: their time is t0 (1 + B) at any flow, and the equilibrium holds
+    (relative gap from scipy shortest paths)."""
+    from reference import scipy_relative_gap
+
+    from smartcore import read_demand, read_network
+
+    src = tntp_dir / "SiouxFalls"
+    lines = (src / "SiouxFalls_net.tntp").read_text().splitlines(keepends=True)
+    links = [i for i, line in enumerate(lines) if line.startswith("\t") and line.rstrip().endswith(";")]
+    for i in links[::4]:  # a quarter of the links: power (7th field) -> 0
+        fields = lines[i].split("\t")
+        fields[7] = "0"
+        lines[i] = "\t".join(fields)
+    (tmp_path / "net.tntp").write_text("".join(lines))
+    net = read_network(tmp_path / "net.tntp")
+    const = np.zeros(net.num_links, bool)
+    const[::4] = True
+    assert (net.bpr_beta[const] == 0).all() and (net.bpr_beta[~const] == 4).all()
+    trips = read_demand(src / "SiouxFalls_trips.tntp", net)
+    res = assign(net, trips, gap=1e-10)
+    assert res.converged and res.gap <= 1e-10
+    np.testing.assert_allclose(res.link_times[const],
+                               net.free_flow_time[const] * (1 + net.bpr_alpha[const]), rtol=1e-12)
+    assert scipy_relative_gap(net, trips, res.link_flows, res.link_costs) < 1e-9
