@@ -165,14 +165,17 @@ def test_skim_and_paths_equal_scipy(case, data):
 
 
 @SETTINGS
-@given(networks(), st.data(), st.sampled_from(["cch", "ch"]))
+@given(networks(), st.data(), st.sampled_from(["cch", "ch", "ch-dissection"]))
 def test_hierarchies_equal_scipy_and_customize(case, data, kind):
     net, w = case
     n = net.num_nodes
     nodes = st.lists(st.integers(0, n - 1), min_size=1, max_size=6)
     o = np.array(data.draw(nodes), dtype=np.int64)
     d = np.array(data.draw(nodes), dtype=np.int64)
-    router = routing.Router(net, hierarchy=kind)
+    if kind == "ch-dissection":  # a classic CH contracted in nested dissection order
+        router = routing.Router(net, hierarchy="ch", order="dissection")
+    else:
+        router = routing.Router(net, hierarchy=kind)
     expect = scipy_matrix(net, w, o, d)
     np.testing.assert_allclose(router.skim(o, d, method="hierarchy", threads=2), expect, rtol=1e-12)
     oo, dd = np.repeat(o, len(d)), np.tile(d, len(o))
@@ -376,6 +379,42 @@ def test_path_costs_and_geometric_dissection(tntp_networks):
         np.testing.assert_allclose(h.shortest_path_costs(oo, dd), expect, rtol=1e-12)
 
 
+def _grid(side: int, seed: int) -> tuple[Network, np.ndarray]:
+    """The benchmark's grid (bench/bench_routing.py), smaller: two directed links per neighbour
+    pair, independent uniform(1, 100) weights, node coordinates."""
+    v = np.arange(side * side).reshape(side, side)
+    a = np.concatenate([v[:, :-1].ravel(), v[:, 1:].ravel(), v[:-1, :].ravel(), v[1:, :].ravel()])
+    b = np.concatenate([v[:, 1:].ravel(), v[:, :-1].ravel(), v[1:, :].ravel(), v[:-1, :].ravel()])
+    w = np.random.default_rng(seed).uniform(1.0, 100.0, len(a))
+    xy = np.arange(side * side)
+    net = Network.from_links(a, b, node_ids=xy, length=w, free_flow_time=w, capacity=1.0,
+                             duplicates="keep", node_x=(xy % side).astype(float),
+                             node_y=(xy // side).astype(float))
+    return net, w
+
+
+def test_dissection_order_ch_on_a_grid_and_philadelphia(tntp_networks):
+    """A classic CH in nested dissection order (with the coordinates' geometric cuts) gives
+    scipy's matrix and paths on a grid and on Philadelphia."""
+    net, w = _grid(60, 3)
+    rng = np.random.default_rng(9)
+    o, d = rng.integers(0, net.num_nodes, (2, 80))
+    expect = scipy_matrix(net, w, o, d)
+    router = routing.Router(net, hierarchy="ch", order="dissection")
+    np.testing.assert_allclose(router.skim(o, d, method="hierarchy", threads=2), expect, rtol=1e-12)
+    for i, path in enumerate(router.shortest_paths(o, d, method="hierarchy")):
+        check_path(net, w, path, expect[i, i])
+    greedy = routing.Router(net, hierarchy="ch").build()  # the default order
+    assert router._hier.num_edges != greedy._hier.num_edges  # really another order
+    phl = tntp_networks["Philadelphia"]
+    ids = phl.node_ids
+    o, d = rng.integers(phl.first_thru_node, phl.num_nodes, (2, 200))
+    router = routing.Router(phl, hierarchy="ch", order="dissection")
+    np.testing.assert_allclose(router.skim(ids[o], ids[d], method="hierarchy"),
+                               scipy_matrix(phl, phl.free_flow_time, o, d), rtol=1e-12)
+    assert router.customize(phl.free_flow_time * 2).order == "dissection"
+
+
 def test_skim_as_frame(sioux):
     df = routing.skim(sioux, [1, 2], [3, 4, 5], as_frame=True)
     assert list(df.index) == [1, 2] and list(df.columns) == [3, 4, 5]
@@ -418,6 +457,18 @@ def test_bad_arguments(sioux):
                    lambda: routing.Router(sioux).tree(1, radius=3, method="hierarchy"),
                    lambda: routing.Router(sioux).tree(1, method="phast")],
         "hierarchy": [lambda: routing.Router(sioux, hierarchy="fast")],
+        "order": [lambda: routing.Router(sioux, hierarchy="ch", order="metis"),
+                  lambda: _core.contraction_hierarchy(sioux.fs_first, sioux.fs_link, sioux.fs_head,
+                                                      sioux.free_flow_time, 0, order="random")],
+        "node_x": [lambda: _core.contraction_hierarchy(sioux.fs_first, sioux.fs_link, sioux.fs_head,
+                                                       sioux.free_flow_time, 0, order="dissection",
+                                                       node_x=np.zeros(3), node_y=np.zeros(3)),
+                   lambda: _core.contraction_hierarchy(sioux.fs_first, sioux.fs_link, sioux.fs_head,
+                                                       sioux.free_flow_time, 0, order="dissection",
+                                                       node_x=np.full(24, np.nan), node_y=np.zeros(24)),
+                   lambda: _core.contraction_hierarchy(sioux.fs_first, sioux.fs_link, sioux.fs_head,
+                                                       sioux.free_flow_time, 0, node_x=np.zeros(24),
+                                                       node_y=np.zeros(24))],
     }
     for field, calls in bad_calls.items():
         for call in calls:

@@ -10,6 +10,9 @@
 //       build/routing2/libsmartcore_kernel.a -lpthread -o build/routing2/routing_bench
 //   build/routing2/routing_bench phl.bin p2p 20000 ch         (p2p with and without paths)
 //   build/routing2/routing_bench phl.bin matrix 1000 cchxy 2  (CCH with geometric cuts, 2 threads)
+//   build/routing2/routing_bench grid.bin matrix 1000 chndxy 2 (classic CH in nested dissection
+//       order with geometric cuts; chnd: graph cuts only; env CH_WITNESS_SETTLE_LIMIT overrides
+//       the witness search limit)
 //   valgrind --tool=callgrind --toggle-collect='smartcore::shortest_paths(*'
 //       build/routing2/routing_bench phl.bin p2p 2000 ch
 #include <chrono>
@@ -71,7 +74,8 @@ double now() {
 
 int main(int argc, char** argv) {
     if (argc < 4) {
-        std::fprintf(stderr, "usage: %s graph.bin p2p|matrix|tree|build COUNT [ch|cch|cchxy] [threads]\n", argv[0]);
+        std::fprintf(stderr, "usage: %s graph.bin p2p|matrix|tree|build COUNT [ch|chnd|chndxy|cch|cchxy] [threads]\n",
+                     argv[0]);
         return 2;
     }
     const Input in = load(argv[1]);
@@ -102,6 +106,15 @@ int main(int argc, char** argv) {
     Hierarchy h;
     if (kind == "ch") {
         h = build_contraction_hierarchy(g.forward(), in.w, in.ftn);
+    } else if (kind == "chnd" || kind == "chndxy") {  // classic CH in nested dissection order
+        ChOptions opt;
+        opt.order = ChOrder::kDissection;
+        if (const char* limit = std::getenv("CH_WITNESS_SETTLE_LIMIT")) opt.witness_settle_limit = std::atoi(limit);
+        if (kind == "chndxy") {
+            opt.node_x = in.x;
+            opt.node_y = in.y;
+        }
+        h = build_contraction_hierarchy(g.forward(), in.w, in.ftn, opt);
     } else {
         const bool xy = kind == "cchxy";  // coordinates for the dissection
         CustomizableCH cch = xy ? CustomizableCH(g.forward(), in.ftn, in.x, in.y) : CustomizableCH(g.forward(), in.ftn);
@@ -110,7 +123,8 @@ int main(int argc, char** argv) {
         h = cch.customize(in.w);
         std::printf("customize %.3f s\n", now() - t1);
     }
-    std::printf("%s build %.3f s, %d edges\n", kind.c_str(), now() - t0, h.topo->num_edges());
+    std::printf("%s build %.3f s, %d edges, %zu up + %zu down arcs\n", kind.c_str(), now() - t0,
+                h.topo->num_edges(), h.upward.arcs.size(), h.downward.arcs.size());
     if (what == "build") return 0;
     if (what == "p2p" || what == "dist") {
         t0 = now();

@@ -185,15 +185,33 @@ struct PyCch {
 };
 
 PyHierarchy build_ch(const carray<index_t>& first, const carray<index_t>& link, const carray<index_t>& head,
-                     const carray<double>& weight, index_t first_thru_node, index_t witness_settle_limit) {
+                     const carray<double>& weight, index_t first_thru_node,
+                     const std::optional<index_t>& witness_settle_limit,
+                     const std::string& order, const std::optional<carray<double>>& node_x,
+                     const std::optional<carray<double>>& node_y) {
     const StarView fs = star(first, link, head);
     auto w = view(weight, "weight");
-    if (witness_settle_limit < 1) raise_input("witness_settle_limit", "must be >= 1");
+    if (witness_settle_limit && *witness_settle_limit < 1)
+        raise_input("witness_settle_limit", "must be >= 1 (None: the order's default, greedy 500, dissection 100)");
     ChOptions opt;
-    opt.witness_settle_limit = witness_settle_limit;
+    opt.witness_settle_limit = witness_settle_limit.value_or(0);  // 0: the order's default
+    if (order == "greedy") {
+        opt.order = ChOrder::kGreedy;
+    } else if (order == "dissection") {
+        opt.order = ChOrder::kDissection;
+    } else {
+        raise_input("order", "must be 'greedy' or 'dissection', got '" + order + "'");
+    }
+    if (node_x.has_value() != node_y.has_value()) raise_input("node_x", "give both node_x and node_y, or neither");
+    if (node_x && opt.order != ChOrder::kDissection)
+        raise_input("node_x", "coordinates are used by order='dissection' only");
+    if (node_x) {
+        opt.node_x = view(*node_x, "node_x", static_cast<py::ssize_t>(fs.num_nodes()));
+        opt.node_y = view(*node_y, "node_y", static_cast<py::ssize_t>(fs.num_nodes()));
+    }
     PyHierarchy out;
     {
-        py::gil_scoped_release release;
+        py::gil_scoped_release release;  // the kernel reads only the numpy buffers kept alive above
         out.h = std::make_shared<const Hierarchy>(
             build_contraction_hierarchy(fs, w, first_thru_node, opt, interrupt_check()));
     }
@@ -383,7 +401,10 @@ void register_routing(py::module_& m) {
         .def_property_readonly("num_triangles", [](const PyCch& s) { return s.cch->num_triangles(); });
     m.def("contraction_hierarchy", &build_ch, py::arg("fs_first"), py::arg("fs_link"),
           py::arg("fs_head"), py::arg("weight"), py::arg("first_thru_node"),
-          py::arg("witness_settle_limit") = 500, "Classic (weight-dependent) contraction hierarchy.");
+          py::arg("witness_settle_limit") = py::none(), py::arg("order") = "greedy", py::arg("node_x") = py::none(),
+          py::arg("node_y") = py::none(),
+          "Classic (weight-dependent) contraction hierarchy. order: 'greedy' (priority-driven) or "
+          "'dissection' (nested dissection, with geometric cuts from node_x/node_y if given).");
     py::class_<PyRoutingGraph>(m, "RoutingGraph",
                                "Immutable routing index for one weight (see smartcore/routing.hpp).")
         .def(py::init(&make_graph), py::arg("fs_first"), py::arg("fs_link"), py::arg("fs_head"),

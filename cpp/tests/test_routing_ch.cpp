@@ -1,5 +1,6 @@
-// Contraction hierarchies (classic and customisable) against Bellman-Ford and Dijkstra: distances,
-// paths, bucket matrices, zones rule, re-customisation, determinism and validation.
+// Contraction hierarchies (classic in greedy or nested dissection order, and customisable) against
+// Bellman-Ford and Dijkstra: distances, paths, bucket matrices, zones rule, re-customisation,
+// determinism and validation.
 #include <algorithm>
 #include <random>
 
@@ -272,11 +273,106 @@ TEST_CASE("a weighted grid with zones: CH, CCH and Dijkstra agree") {
     }
 }
 
+TEST_CASE("a classic CH in nested dissection order answers like Bellman-Ford, deterministically") {
+    std::mt19937 rng(77);
+    for (int trial = 0; trial < 200; ++trial) {
+        Case c = random_case(rng, 40, 150);
+        const index_t n = c.g.num_nodes;
+        ChOptions opt;
+        opt.order = ChOrder::kDissection;
+        opt.witness_settle_limit = trial % 4 == 0 ? 1 : 500;
+        std::vector<double> x(static_cast<std::size_t>(n)), y(x.size());
+        if (trial % 2 == 1) {  // with coordinates (geometric cuts) every other trial
+            for (auto& v : x) v = std::uniform_real_distribution<double>(0.0, 1.0)(rng);
+            for (auto& v : y) v = std::uniform_real_distribution<double>(0.0, 1.0)(rng);
+            opt.node_x = x;
+            opt.node_y = y;
+        }
+        const Hierarchy h = build_contraction_hierarchy(c.g.forward(), c.w, c.first_thru, opt);
+        CHECK(h.topo->parent.empty());  // a classic hierarchy: searched by Dijkstra
+        const Hierarchy again = build_contraction_hierarchy(c.g.forward(), c.w, c.first_thru, opt);
+        CHECK(h.topo->rank == again.topo->rank && h.topo->head == again.topo->head && h.up == again.up &&
+              h.down == again.down);
+        ChQuery q(h.topo->num_ranks());
+        std::vector<index_t> all(static_cast<std::size_t>(n));
+        for (index_t v = 0; v < n; ++v) all[v] = v;
+        std::vector<double> m(all.size() * all.size());
+        distance_matrix(h, all, all, m, 2);
+        for (index_t o = 0; o < n; ++o) {
+            const auto expect = bellman_ford(c, o);
+            for (index_t d = 0; d < n; ++d) {
+                std::vector<index_t> links;
+                const double a = q.shortest_path(h, o, d, &links);
+                CHECK(near(a, expect[d]));
+                CHECK(near(m[static_cast<std::size_t>(o) * all.size() + d], expect[d]));
+                check_path(c, o, d, a, links);
+            }
+        }
+    }
+}
+
+TEST_CASE("grid: dissection-order CH (with and without coordinates) agrees with Dijkstra") {
+    std::mt19937 rng(5);
+    const index_t side = 50;
+    Case c = grid(side, rng);
+    c.first_thru = 30;  // zones on the first row
+    std::vector<double> x, y;
+    for (index_t v = 0; v < side * side; ++v) {
+        x.push_back(v % side);
+        y.push_back(v / side);
+    }
+    const RoutingGraph rg(c.g.forward(), c.w, c.first_thru);
+    std::vector<index_t> nodes;
+    for (int k = 0; k < 60; ++k) nodes.push_back(static_cast<index_t>(rng() % (side * side)));
+    for (index_t z = 0; z < 30; z += 4) nodes.push_back(z);
+    std::vector<double> expect(nodes.size() * nodes.size());
+    distance_matrix(rg, nodes, nodes, expect, 2);
+    for (int geometric = 0; geometric < 2; ++geometric) {
+        ChOptions opt;
+        opt.order = ChOrder::kDissection;
+        if (geometric) {
+            opt.node_x = x;
+            opt.node_y = y;
+        }
+        const Hierarchy h = build_contraction_hierarchy(c.g.forward(), c.w, c.first_thru, opt);
+        std::vector<double> m(expect.size());
+        distance_matrix(h, nodes, nodes, m, 2);
+        for (std::size_t i = 0; i < m.size(); ++i) CHECK(near(m[i], expect[i]));
+        const std::vector<index_t> rev(nodes.rbegin(), nodes.rend());
+        const PathBatch p = shortest_paths(h, nodes, rev, 2);
+        for (std::size_t i = 0; i < nodes.size(); ++i) {
+            const index_t d = nodes[nodes.size() - 1 - i];
+            CHECK(near(p.cost[i], expect[i * nodes.size() + (nodes.size() - 1 - i)]));
+            check_path(c, nodes[i], d, p.cost[i],
+                       std::vector<index_t>(p.links.begin() + p.offsets[i], p.links.begin() + p.offsets[i + 1]));
+        }
+        // Witness searches keep the hierarchy sparser than the CCH on the same order.
+        const CustomizableCH cch = geometric ? CustomizableCH(c.g.forward(), c.first_thru, x, y)
+                                             : CustomizableCH(c.g.forward(), c.first_thru);
+        CHECK(h.topo->num_edges() < cch.topology()->num_edges());
+    }
+}
+
 TEST_CASE("bad input raises InputError") {
     Graph g = Graph::from_links(3, {0, 1}, {1, 2});
     std::vector<double> w{1, std::numeric_limits<double>::quiet_NaN()}, ok{1, 1}, short_w{1};
     CHECK_THROWS(build_contraction_hierarchy(g.forward(), w, 0), InputError);
     CHECK_THROWS(build_contraction_hierarchy(g.forward(), ok, 5), InputError);
+    ChOptions nd;
+    nd.order = ChOrder::kDissection;
+    std::vector<double> xy2{0, 1}, xy3{0, 1, 2}, nan3{0, std::numeric_limits<double>::infinity(), 2};
+    nd.node_x = xy2;  // one value short
+    nd.node_y = xy2;
+    CHECK_THROWS(build_contraction_hierarchy(g.forward(), ok, 0, nd), InputError);
+    nd.node_x = xy3;  // node_y still short
+    CHECK_THROWS(build_contraction_hierarchy(g.forward(), ok, 0, nd), InputError);
+    nd.node_y = nan3;
+    CHECK_THROWS(build_contraction_hierarchy(g.forward(), ok, 0, nd), InputError);
+    nd.node_y = xy3;
+    CHECK_THROWS(build_contraction_hierarchy(g.forward(), w, 0, nd), InputError);  // NaN weight
+    CHECK(build_contraction_hierarchy(g.forward(), ok, 0, nd).topo->num_ranks() == 3);
+    nd.order = static_cast<ChOrder>(7);
+    CHECK_THROWS(build_contraction_hierarchy(g.forward(), ok, 0, nd), InputError);
     const CustomizableCH cch(g.forward(), 0);
     CHECK_THROWS(cch.customize(short_w), InputError);
     CHECK_THROWS(cch.customize(w), InputError);
