@@ -123,8 +123,8 @@ int main(int argc, char** argv) {
         h = cch.customize(in.w);
         std::printf("customize %.3f s\n", now() - t1);
     }
-    std::printf("%s build %.3f s, %d edges, %zu up + %zu down arcs\n", kind.c_str(), now() - t0,
-                h.topo->num_edges(), h.upward.arcs.size(), h.downward.arcs.size());
+    std::printf("%s build %.3f s, %d edges, %zu arcs\n", kind.c_str(), now() - t0, h.topo->num_edges(),
+                h.arcs.size());
     if (what == "build") return 0;
     if (what == "p2p" || what == "dist") {
         t0 = now();
