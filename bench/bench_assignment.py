@@ -27,6 +27,7 @@ in a temporary folder (``$TMPDIR/smartcore-bench``) and read back, so every solv
     SMARTCORE_BENCH_TOOLS=pytraf,smartcore-bush python bench/bench_assignment.py   # only these tools
     python bench/bench_assignment.py --memory   # peak memory of each solver, side by side
     python bench/bench_assignment.py --memory Philadelphia   # ... of the named networks only
+    SMARTCORE_BENCH_TOOLS=smartcore-bush python bench/bench_assignment.py --memory Philadelphia  # ours only
     python bench/bench_assignment.py --grid     # the heavily congested 100x100 grid (Algorithm B)
     python bench/bench_assignment.py --warm     # warm vs cold starts after a small change
 
@@ -506,9 +507,11 @@ if __name__ == "__main__":  # plain tables without pytest-benchmark
         sys.exit(0)
     if sys.argv[1:2] == ["--memory"]:  # optionally followed by network names
         MEMORY_NETWORKS[:] = sys.argv[2:] or MEMORY_NETWORKS
+        only = os.environ.get("SMARTCORE_BENCH_TOOLS", ",".join(RUNNERS)).split(",")  # e.g. "smartcore-bush"
         for name in MEMORY_NETWORKS:
             for tool in RUNNERS:
-                _memory[(tool, name)] = peak_memory_mb(tool, name)  # type: ignore[assignment]
+                if tool in only:
+                    _memory[(tool, name)] = peak_memory_mb(tool, name)  # type: ignore[assignment]
         print("\n".join(_memory_lines()))
         sys.exit(0)
     if sys.argv[1:2] == ["--warm"]:

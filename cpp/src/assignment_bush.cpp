@@ -85,6 +85,36 @@
 // but it is a Jacobi step: each origin's Newton step ignores the others' on shared links and
 // can overshoot by up to the batch size under congestion, where the time goes, so it would need
 // damping. Not implemented: the shifts stay sequential.)
+//
+// Memory. On Philadelphia (above; 2 threads) the bushes are nearly trees that span all nodes
+// (16,800 links per bush after the first improvement, 13,900 at gap 1e-3), so a bush costs about
+// as much per node as per link. The peak resident size while solving to 1e-3 (bench
+// --memory) was 989 MB; it is now 679 MB, of which the bushes hold 594 MB after the first
+// improvement (37 MB of it their destination lists) and the OD lists 37 MB. What went:
+//   * slack: rebuild() swapped the new arrays with the worker's buffers, handing each bush a
+//     buffer sized for an earlier, larger bush: 844 MB of capacity for 527 MB of entries. The
+//     arrays are now copied to exact size;
+//   * heap holes: most bushes are rebuilt in every iteration with another size; with malloc the
+//     freed arrays stayed as holes that larger arrays (or the other thread) could not reuse, 180
+//     MB above the bushes after the first improvement. Bush arrays are mapped from the OS (see
+//     BushAllocator in assignment_detail.hpp), so the resident size follows the bushes;
+//   * the extrapolation snapshot: one array, taken only in iterations that extrapolate (never
+//     the first, see run()) and released after the sweeps (195 MB, held from the first
+//     iteration to the end before).
+// What is left per bush: order and in_first, 8 bytes per node; in_link, in_tail and in_flow, 16
+// bytes per link; the destinations, 16 bytes each. Kept although it could go: in_tail (4 bytes
+// per link, 100 MB on Philadelphia at the first iteration: 578 MB peak without it), since
+// reading tails from the network through the link, one more dependent load in the label scans,
+// made the sweep-bound congested grid 13 % slower (bench grid50, 30 iterations on one thread:
+// 21.6 s vs 19.1 s, twice each, identical gaps). (Storing in-degrees in 8 or 16 bits instead of
+// in_first would save 2-3 bytes per node, 40-60 MB there; not done.)
+// Time (bench, 2 threads, before/after back to back on the shared 2-core machine): Philadelphia
+// to 1e-4/1e-6/1e-8/1e-10 69/158/181/220 s before, 72/134/167/208 s after, in 11/18/22/25 and
+// 11/18/23/26 iterations (the first iteration no longer extrapolates, and the gap trajectories
+// then differ either way: after 18 iterations 4.5e-7 now vs 7.0e-7, after 22 8.2e-8 vs 4.7e-9,
+// though 1.1e-8 after 23 before), 8.8 vs 8.0 s per iteration (an earlier pair, without in_tail:
+// 7.5 vs 7.6); grid50 19.1 s for 30 iterations before and after (its trajectory unchanged);
+// ChicagoSketch 0.54 s to 1e-10 before, 0.50 s after; Anaheim 0.015 s both.
 #include <algorithm>
 #include <cmath>
 #include <functional>
@@ -211,7 +241,9 @@ private:
     double scan_excess_ = 0.0;  // excess cost of the bush last scanned: its TSTC - its SPTC
     std::vector<Workspace> ws_;  // per worker; ws_[0] for the sequential phases
     std::vector<SpWorkspace> sp_ws_;  // per worker
-    std::vector<std::vector<double>> prev_flow_;  // bush flows at the last snapshot
+    // Bush flows at the last snapshot, all bushes back to back in bush order (the bushes do not
+    // change shape during the sweeps). Empty outside the sweeps that extrapolate.
+    std::vector<double> prev_flow_;
     std::vector<double> v_prev_, dir_;           // total flows at the snapshot; direction
 };
 
@@ -609,7 +641,7 @@ bool BushSolver::improve(Bush& b, Workspace& wk) {
 void BushSolver::rebuild(Bush& b, std::vector<index_t>& links, std::vector<double>& flows,
                          Workspace& wk) const {
     const std::size_t L = links.size();
-    const std::vector<index_t>& nodes = b.order;
+    const BushArray<index_t>& nodes = b.order;
     // Out-adjacency by counting sort on tail (node-indexed arrays, reset over the node set only).
     for (index_t v : nodes) {
         wk.out_first_[v] = 0;
@@ -666,11 +698,14 @@ void BushSolver::rebuild(Bush& b, std::vector<index_t>& links, std::vector<doubl
         wk.new_in_flow_[slot] = flows[q];
     }
     for (index_t v : wk.new_order_) wk.indeg_[v] = 0;
-    b.order.swap(wk.new_order_);
-    b.in_first.swap(wk.new_in_first_);
-    b.in_link.swap(wk.new_in_link_);
-    b.in_tail.swap(wk.new_in_tail_);
-    b.in_flow.swap(wk.new_in_flow_);
+    // Copied into exactly sized arrays, not swapped with the workspace's: swapping hands the bush
+    // a buffer sized for whichever bush used it before: on Philadelphia the bushes held 844 MB of
+    // capacity for 527 MB of entries.
+    b.order = BushArray<index_t>(wk.new_order_.begin(), wk.new_order_.end());
+    b.in_first = BushArray<index_t>(wk.new_in_first_.begin(), wk.new_in_first_.end());
+    b.in_link = BushArray<index_t>(wk.new_in_link_.begin(), wk.new_in_link_.end());
+    b.in_tail = BushArray<index_t>(wk.new_in_tail_.begin(), wk.new_in_tail_.end());
+    b.in_flow = BushArray<double>(wk.new_in_flow_.begin(), wk.new_in_flow_.end());
 }
 
 // ------------------------------------------------------------------------------------------------
@@ -762,8 +797,11 @@ double BushSolver::shortest_path_cost() {
 // about one sweep (a copy of the bush flows, one label pass and a rectification per bush).
 
 void BushSolver::snapshot() {
-    prev_flow_.resize(bushes_.size());
-    for (std::size_t i = 0; i < bushes_.size(); ++i) prev_flow_[i] = bushes_[i].in_flow;
+    std::size_t total = 0;
+    for (const Bush& b : bushes_) total += b.in_flow.size();
+    prev_flow_.resize(total);
+    double* out = prev_flow_.data();
+    for (const Bush& b : bushes_) out = std::copy(b.in_flow.begin(), b.in_flow.end(), out);
     v_prev_ = v_;
 }
 
@@ -784,25 +822,27 @@ bool BushSolver::extrapolate() {
     dir_.resize(m);
     for (std::size_t a = 0; a < m; ++a) dir_[a] = v_[a] - v_prev_[a];
     double fixed_term = 0.0;
-    for (std::size_t i = 0; i < bushes_.size(); ++i) {
-        const Bush& b = bushes_[i];
-        if (!pb_.has_fixed[static_cast<std::size_t>(b.cls)]) continue;
-        const double* f = pb_.fixed[static_cast<std::size_t>(b.cls)].data();
-        for (std::size_t p = 0; p < b.in_link.size(); ++p)
-            fixed_term += (b.in_flow[p] - prev_flow_[i][p]) * f[b.in_link[p]];
+    const double* prev = prev_flow_.data();
+    for (const Bush& b : bushes_) {
+        const std::size_t L = b.in_flow.size();
+        if (pb_.has_fixed[static_cast<std::size_t>(b.cls)]) {
+            const double* f = pb_.fixed[static_cast<std::size_t>(b.cls)].data();
+            for (std::size_t p = 0; p < L; ++p) fixed_term += (b.in_flow[p] - prev[p]) * f[b.in_link[p]];
+        }
+        prev += L;
     }
     const LineSearch ls{pb_, v_, dir_, fixed_term};
     const double lambda = ls.solve(opt_.bush_extrapolation_limit);
     if (!(lambda > 1e-3)) return false;
     const double z0 = objective();
-    for (std::size_t i = 0; i < bushes_.size(); ++i) {
-        Bush& b = bushes_[i];
-        std::vector<double>& prev = prev_flow_[i];
+    double* restore = prev_flow_.data();
+    for (Bush& b : bushes_) {
         for (std::size_t p = 0; p < b.in_flow.size(); ++p) {
             const double f = b.in_flow[p];
-            b.in_flow[p] = std::max(0.0, f + lambda * (f - prev[p]));
-            prev[p] = f;  // the restore point
+            b.in_flow[p] = std::max(0.0, f + lambda * (f - restore[p]));
+            restore[p] = f;  // the restore point
         }
+        restore += b.in_flow.size();
         sp_labels(b, wk);
         rectify(b, wk);
     }
@@ -810,7 +850,11 @@ bool BushSolver::extrapolate() {
     recompute_link_flows(unused);
     const double z1 = objective();
     if (z1 < z0) return true;
-    for (std::size_t i = 0; i < bushes_.size(); ++i) bushes_[i].in_flow = prev_flow_[i];
+    restore = prev_flow_.data();
+    for (Bush& b : bushes_) {
+        std::copy(restore, restore + b.in_flow.size(), b.in_flow.begin());
+        restore += b.in_flow.size();
+    }
     recompute_link_flows(unused);
     return false;
 }
@@ -860,8 +904,14 @@ AssignmentResult BushSolver::run() {
             if (time_up()) { out_of_time = true; break; }
         }
         double d0 = -1;
-        // Slow progress (see AssignmentOptions::bush_extrapolation_after): extrapolate.
-        const int every = opt_.bush_extrapolation_sweeps, after = opt_.bush_extrapolation_after;
+        // Slow progress (see AssignmentOptions::bush_extrapolation_after): extrapolate. Not in the
+        // first iteration: it has no previous excess to stop at, so it always runs its sweeps to
+        // the reduction target, which says nothing about slow progress, and its bushes are the
+        // largest of the run, so the snapshot costs most there. On Philadelphia the first
+        // iteration ran 12 sweeps and extrapolated once; without that the gaps of the first 7
+        // iterations are within 5 % (8.8e-4 vs 9.5e-4 after 7), and the peak resident size falls
+        // by the snapshot, 195 MB.
+        const int every = it == 1 ? 0 : opt_.bush_extrapolation_sweeps, after = opt_.bush_extrapolation_after;
         for (int sweep = 0; sweep < opt_.bush_inner_sweeps && !out_of_time; ++sweep) {
             if (every > 0 && sweep == after) snapshot();
             if (every > 0 && sweep > after && (sweep - after) % every == 0) {
@@ -888,6 +938,7 @@ AssignmentResult BushSolver::run() {
             if (ein < opt_.bush_sweep_excess_ratio * last_excess) break;
             if (dmax < opt_.bush_sweep_reduction * d0) break;
         }
+        std::vector<double>().swap(prev_flow_);  // release the snapshot (see extrapolate())
         // Exact link flows from the bushes, then the gap at that state.
         recompute_link_flows(class_flow);
         const double sptc = shortest_path_cost();

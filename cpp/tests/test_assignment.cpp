@@ -695,4 +695,34 @@ TEST_CASE("sweeps stopped by the bushes' excess cost: the same equilibrium, for 
     CHECK_THROWS(assign(c.net(), c.vdf(), {{dem, 1.0, {}}}, o), InputError);
 }
 
+TEST_CASE("large bushes (arrays mapped from the OS): threads, warm starts and analysis agree") {
+    // 4,900 nodes: each bush's flow array (8 bytes per link, over 4,899 links) is past
+    // BushAllocator's 32 KiB and mapped, its node and link arrays (4 bytes each) are not.
+    Case c = grid(70, 70, 6, 17);
+    std::vector<double> dem = random_demand(6, 3, 400.0);
+    AssignmentOptions o = opts(Algorithm::kBush, 1e-10, 200);
+    AssignmentResult a = assign(c.net(), c.vdf(), {{dem, 1.0, {}}}, o);
+    o.threads = 2;
+    AssignmentResult b = assign(c.net(), c.vdf(), {{dem, 1.0, {}}}, o);
+    CHECK(a.converged);
+    CHECK(a.link_flow == b.link_flow);
+    CHECK(a.gap_history == b.gap_history);
+    CHECK(conservation_error(c, a.link_flow, dem) < 1e-7);
+    CHECK(bush_memory_bytes(*a.bushes) > 6 * 4899 * 8);
+    for (index_t org = 0; org < 6; ++org)
+        for (index_t d = 0; d < 6; ++d) {
+            double t = 0;
+            for (const PathFlow& p : bush_path_flows(*a.bushes, 0, org, d, 1000000)) t += p.flow;
+            CHECK_NEAR(t, org == d ? 0.0 : dem[static_cast<std::size_t>(org * 6 + d)], 1e-9 * (1 + t));
+        }
+    // A warm start copies the bushes (and their arrays); the equilibrium is unchanged.
+    WarmStart w;
+    w.bushes = a.bushes;
+    o.warm_start = &w;
+    AssignmentResult warm = assign(c.net(), c.vdf(), {{dem, 1.0, {}}}, o);
+    CHECK(warm.converged);
+    CHECK(warm.iterations <= 2);
+    CHECK_NEAR(warm.beckmann, a.beckmann, 1e-10 * a.beckmann);
+}
+
 CHECK_MAIN()

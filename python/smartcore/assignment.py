@@ -703,7 +703,7 @@ def assign(
     keep_bushes : bool
         Keep Algorithm B's bushes in the result (:attr:`AssignmentResult.bushes`, needed for
         select-link analysis, average skims, path flows and bush warm starts). False frees
-        their memory (about 16 bytes per bush link) with the kernel's.
+        their memory (about 16 bytes per bush link and 8 per bush node) with the kernel's.
 
     Returns
     -------

@@ -141,19 +141,21 @@ struct AssignmentOptions {
     // halved (11 iterations either way). Anaheim and Chicago-Sketch keep their 6 and 8 iterations
     // to 1e-10 (a fixed cap of 4 sweeps would need 26 and 29).
     double bush_sweep_excess_ratio = 0.01;
-    // Once an outer iteration has run bush_extrapolation_after inner sweeps without reaching the
-    // reduction above (slow progress: origins strongly coupled by heavy congestion), every
-    // bush_extrapolation_sweeps sweeps (0: never) the change of all bush flows since the last
-    // extrapolation is extended by an exact line search of the objective over
-    // [0, bush_extrapolation_limit] times that change, kept only if the objective decreases (see
-    // assignment_bush.cpp). On a congested 50 x 50 grid (v/c 1.5 mean, 3.9 max) it lowers the gap
-    // reached in a given CPU time 15-40-fold; the TNTP networks rarely get that far.
+    // Once an outer iteration (other than the first) has run bush_extrapolation_after inner
+    // sweeps without reaching the reduction above (slow progress: origins strongly coupled by
+    // heavy congestion), every bush_extrapolation_sweeps sweeps (0: never) the change of all
+    // bush flows since the last extrapolation is extended by an exact line search of the
+    // objective over [0, bush_extrapolation_limit] times that change, kept only if the objective
+    // decreases (see assignment_bush.cpp). On a congested 50 x 50 grid (v/c 1.5 mean, 3.9 max)
+    // it lowers the gap reached in a given CPU time 15-40-fold; the TNTP networks rarely get
+    // that far.
     int bush_extrapolation_after = 8;
     int bush_extrapolation_sweeps = 2;
     double bush_extrapolation_limit = 10.0;
 
     // Return Algorithm B's bushes in AssignmentResult::bushes (for skims, select-link analysis,
-    // path flows and warm starts). They take about 16 bytes per bush link plus 8 per bush node.
+    // path flows and warm starts). They take about 16 bytes per bush link plus 8 per bush node
+    // (and 16 per destination).
     bool keep_bushes = true;
     // Start from a previous solution (see WarmStart); null: a cold start.
     const WarmStart* warm_start = nullptr;
