@@ -38,13 +38,14 @@ turns-philadelphia
     turn, plus a source node), which is what a user without turn support would build.
 matrix-grid1000-1000x1000 (only with SMARTCORE_BENCH_GRID_HIERARCHY=1)
     The issue's target: a 1000 x 1000 matrix between random nodes of the 1M-node grid, at least
-    100x faster than scipy on 2 threads. Ours: the bucket method on a classic CH contracted in
-    nested dissection order (Router(hierarchy="ch", order="dissection")), built beforehand,
-    its build time and memory printed; scipy: all 1000
-    origins in one round (3-4 minutes, no subset); the ratio is printed at the end. The greedy
-    classic CH does not finish on this grid in 25 minutes, and the CCH (~1 min, ~3 GB) has
+    100x faster than scipy on 2 threads. Ours: the bucket method on a classic CH built
+    beforehand (its build time and memory printed) in the order SMARTCORE_BENCH_GRID_ORDER:
+    "greedy" (default; about 9 CPU minutes since witness searches stop at their last target)
+    or "dissection" (about 12 CPU minutes, but search spaces ~10x costlier: on a 200 x 200 grid
+    the matrix took 0.38 s against greedy's 0.04 s); scipy: all 1000 origins in one round
+    (3-4 minutes, no subset); the ratio is printed at the end. The CCH (~1 min, ~3 GB) has
     separator-clique search spaces that made even a 20 x 1000 matrix only 1.4x faster than
-    scipy, so neither has a row here.
+    scipy, so it has no row here.
 
 Problem parity: peers have no zones rule, so they get the graph with the outgoing links of zone
 nodes removed and the cheapest of parallel links; every benchmark runs from non-zone nodes, which
@@ -466,7 +467,10 @@ def test_turns_philadelphia(benchmark, phl_turns, peer):
 
 # ------------------------------------------------------------------------------------------ grid
 GRID_MATRIX = 1000  # origins and destinations of the grid matrix (the issue's 1000 x 1000)
-GRID_HIER_PEERS = ["smartcore CH (dissection order) buckets threads=2", "scipy dijkstra"]
+#: Contraction order of the grid's classic CH (SMARTCORE_BENCH_GRID_ORDER: greedy or dissection).
+GRID_ORDER = os.environ.get("SMARTCORE_BENCH_GRID_ORDER", "greedy")
+GRID_OURS = f"smartcore CH ({GRID_ORDER} order) buckets threads=2"
+GRID_HIER_PEERS = [GRID_OURS, "scipy dijkstra"]
 _grid_seconds: dict = {}
 
 
@@ -481,21 +485,20 @@ def _rss_gb() -> tuple[float, float]:
 
 @pytest.fixture(scope="module")
 def grid_ch(grid):
-    """The grid's classic CH contracted in nested dissection order (geometric cuts from the node
-    coordinates); build time and memory are printed (not part of the timed query, as in the
-    issue's reference numbers). Last full run (2026-11-21, before the degree-scaled witness
-    limit of ch.cpp): 1829 s on the shared 2-core machine, 27.8M edges, +2.16 GB resident
-    (process peak 2.94 GB), matrix 11.2 s against scipy's 226.7 s (20x). With that limit
-    cpp/bench/routing_bench builds it in 732 CPU s (28.7M edges) and the matrix in 12.1 CPU s
-    over both threads."""
+    """The grid's classic CH in GRID_ORDER (dissection: geometric cuts from the node coordinates);
+    build time and memory are printed (not part of the timed query, as in the issue's reference
+    numbers). Measured 2026-11-21 on the shared 2-core machine: greedy order, 519 CPU s to build,
+    peak 1.9 GB, 1000 x 1000 matrix 0.22 s on one thread (scipy, from 50 of the same origins:
+    230 s); dissection order, 1829 s (before its degree-scaled witness limit; 732 CPU s after),
+    27.8M edges, peak 2.9 GB, matrix 11.2 s on 2 threads against scipy's 226.7 s (20x)."""
     import time
 
     before, _ = _rss_gb()
     t0 = time.perf_counter()
-    router = routing.Router(grid.net, hierarchy="ch", order="dissection").build()
+    router = routing.Router(grid.net, hierarchy="ch", order=GRID_ORDER).build()
     seconds = time.perf_counter() - t0
     after, peak = _rss_gb()
-    print(f"\ngrid {GRID_SIDE}x{GRID_SIDE} CH (dissection order) build: {seconds:.1f} s, "
+    print(f"\ngrid {GRID_SIDE}x{GRID_SIDE} CH ({GRID_ORDER} order) build: {seconds:.1f} s, "
           f"{router._hier.num_edges} edges, resident +{after - before:.2f} GB after the build, "
           f"process peak {peak:.2f} GB")
     return router
@@ -520,7 +523,7 @@ def test_matrix_grid(benchmark, grid, grid_ch, grid_matrix, peer):
     o, d = grid_matrix
     ids = grid.net.node_ids
     peers = {"scipy dijkstra": lambda: dijkstra(grid.csr, indices=o)[:, d],
-             "smartcore CH (dissection order) buckets threads=2": functools.partial(
+             GRID_OURS: functools.partial(
                  grid_ch.skim, ids[o], ids[d], threads=2, method="hierarchy")}
     slow = peer == "scipy dijkstra"
     benchmark.pedantic(peers[peer], rounds=1 if slow else 3, iterations=1, warmup_rounds=0)

@@ -492,15 +492,16 @@ class Router:
     order : {"greedy", "dissection"}
         Contraction order of a classic CH (``hierarchy="ch"``; ignored for ``"cch"``).
         ``"greedy"`` (default) contracts next the node whose shortcuts grow the graph least
-        (Geisberger et al. 2008, with RoutingKit's priority): the smallest search spaces on road
-        networks, but on networks without a road hierarchy the simulated contractions make it
-        slow (a 1000 x 1000 grid did not finish in 25 minutes). ``"dissection"`` contracts in the
-        customisable CH's nested dissection order (geometric cuts when the network has node
-        coordinates), still with witness searches so the hierarchy stays sparser than the CCH's:
-        it always finishes, in time set by the separators (the 1000 x 1000 grid: ~12 CPU minutes,
-        ~2-3 GB; a 1000 x 1000 matrix then takes 6-11 s on 2 threads, 20-37x faster than
-        scipy), but on road networks its search spaces are about twice the greedy ones
-        (Philadelphia: queries ~1.7x slower), hence an explicit choice rather than a default.
+        (Geisberger et al. 2008, with RoutingKit's priority): the smallest search spaces, on road
+        networks and grids alike (1000 x 1000 grid with random weights: built in ~9 CPU
+        minutes, peak 1.9 GB; a 1000 x 1000 matrix then takes 0.22 s on one thread, ~1000x
+        faster than scipy). ``"dissection"`` contracts in the customisable CH's nested
+        dissection order (geometric cuts when the network has node coordinates), still with
+        witness searches so the hierarchy stays sparser than the CCH's; its build time is set
+        by the separators (the same grid: ~12 CPU minutes, ~2-3 GB), but its search spaces are
+        larger (Philadelphia: queries ~1.7x slower; the grid's matrix ~10-50x slower), so it is
+        an explicit choice, kept for comparison and for graphs where the greedy priority
+        updates are slow.
     turns : TurnTable, optional
         Turn penalties and bans; every query then runs the edge-based Dijkstra (no hierarchy).
     """
