@@ -1281,12 +1281,7 @@ PathBatch shortest_paths(const Hierarchy& h, Span<const index_t> origins, Span<c
                          int threads, const ProgressFn& progress, ChPool* pool) {
     validate_hierarchy(h);
     const index_t n = h.topo->num_network_nodes;
-    if (dests.size() != origins.size())
-        throw InputError("destinations", -1,
-                         "origins and destinations must have the same length (" +
-                             std::to_string(origins.size()) + " != " + std::to_string(dests.size()) + ")");
-    validate_nodes(origins, n, "origins");
-    validate_nodes(dests, n, "destinations");
+    validate_pairs(origins, dests, n);
     const std::size_t nq = origins.size();
     PathBatch out;
     out.cost.assign(nq, kInf);
@@ -1313,12 +1308,7 @@ void shortest_path_costs(const Hierarchy& h, Span<const index_t> origins, Span<c
                          Span<double> out, int threads, const ProgressFn& progress, ChPool* pool) {
     validate_hierarchy(h);
     const index_t n = h.topo->num_network_nodes;
-    if (dests.size() != origins.size())
-        throw InputError("destinations", -1,
-                         "origins and destinations must have the same length (" +
-                             std::to_string(origins.size()) + " != " + std::to_string(dests.size()) + ")");
-    validate_nodes(origins, n, "origins");
-    validate_nodes(dests, n, "destinations");
+    validate_pairs(origins, dests, n);
     const std::size_t nq = origins.size();
     if (out.size() != nq) throw InputError("out", -1, "out: expected length " + std::to_string(nq));
     if (nq == 0) return;

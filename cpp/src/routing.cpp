@@ -143,6 +143,15 @@ void validate_nodes(Span<const index_t> ids, index_t num_nodes, const char* fiel
                                  std::to_string(num_nodes) + ")");
 }
 
+void validate_pairs(Span<const index_t> origins, Span<const index_t> dests, index_t num_nodes) {
+    if (dests.size() != origins.size())
+        throw InputError("destinations", -1,
+                         "origins and destinations must have the same length (" +
+                             std::to_string(origins.size()) + " != " + std::to_string(dests.size()) + ")");
+    validate_nodes(origins, num_nodes, "origins");
+    validate_nodes(dests, num_nodes, "destinations");
+}
+
 // ------------------------------------------------------------------------------------------------
 LinkWeightView::LinkWeightView(StarView forward, Span<const double> weight, index_t first_thru_node)
     : fs_(forward), weight_(weight), first_thru_node_(first_thru_node) {
@@ -419,15 +428,6 @@ void pairs_impl(const RoutingGraph& g, Span<const index_t> origins, Span<const i
     });
 }
 
-void check_pairs(Span<const index_t> origins, Span<const index_t> dests, index_t n) {
-    if (dests.size() != origins.size())
-        throw InputError("destinations", -1,
-                         "origins and destinations must have the same length (" +
-                             std::to_string(origins.size()) + " != " + std::to_string(dests.size()) + ")");
-    validate_nodes(origins, n, "origins");
-    validate_nodes(dests, n, "destinations");
-}
-
 void group_by_origin(Span<const index_t> origins, std::vector<index_t>& order,
                      std::vector<std::size_t>& group_start) {
     const std::size_t nq = origins.size();
@@ -444,7 +444,7 @@ void group_by_origin(Span<const index_t> origins, std::vector<index_t>& order,
 
 PathBatch shortest_paths(const RoutingGraph& g, Span<const index_t> origins, Span<const index_t> dests,
                          int threads, const ProgressFn& progress, DijkstraPool* pool) {
-    check_pairs(origins, dests, g.num_nodes());
+    validate_pairs(origins, dests, g.num_nodes());
     const std::size_t nq = origins.size();
     PathBatch out;
     out.cost.assign(nq, kInf);
@@ -464,7 +464,7 @@ PathBatch shortest_paths(const RoutingGraph& g, Span<const index_t> origins, Spa
 
 void shortest_path_costs(const RoutingGraph& g, Span<const index_t> origins, Span<const index_t> dests,
                          Span<double> out, int threads, const ProgressFn& progress, DijkstraPool* pool) {
-    check_pairs(origins, dests, g.num_nodes());
+    validate_pairs(origins, dests, g.num_nodes());
     check_length(out, origins.size(), "out");
     if (origins.empty()) return;
     std::vector<index_t> order;
@@ -683,7 +683,7 @@ void distance_matrix(const TurnGraph& g, Span<const index_t> origins, Span<const
 PathBatch shortest_paths(const TurnGraph& g, Span<const index_t> origins, Span<const index_t> dests,
                          int threads, const ProgressFn& progress, TurnPool* pool) {
     const index_t n = g.num_nodes();
-    check_pairs(origins, dests, n);
+    validate_pairs(origins, dests, n);
     const std::size_t nq = origins.size();
     PathBatch out;
     out.cost.assign(nq, kInf);

@@ -42,6 +42,9 @@ void validate_weight(Span<const double> weight, std::size_t num_links);
 // Throws InputError(field, i, ...) unless every ids[i] lies in [0, num_nodes).
 void validate_nodes(Span<const index_t> ids, index_t num_nodes, const char* field);
 
+// Query pairs (origins[i], dests[i]): same length ("destinations"), every id in range.
+void validate_pairs(Span<const index_t> origins, Span<const index_t> dests, index_t num_nodes);
+
 // The node whose star holds `edge` (binary search: used to walk paths back, not in searches).
 index_t tail_of(Span<const index_t> first, index_t edge);
 
