@@ -15,6 +15,7 @@
 //       the witness search limit)
 //   valgrind --tool=callgrind --toggle-collect='smartcore::shortest_paths(*'
 //       build/routing2/routing_bench phl.bin p2p 2000 ch
+#include <algorithm>
 #include <chrono>
 #include <ctime>
 #include <cstdio>
@@ -152,12 +153,21 @@ int main(int argc, char** argv) {
                     double(bs) / std::min(count, 1000));
     }
     if (what == "matrix") {
+        // env MATRIX_REPS: repeat (for perf), report the fastest run
+        const char* reps_env = std::getenv("MATRIX_REPS");
+        const int reps = reps_env ? std::max(1, std::atoi(reps_env)) : 1;
         std::vector<double> out(static_cast<std::size_t>(count) * count);
-        t0 = now();
-        distance_matrix(h, o, d, out, threads);
-        double sum = 0;
+        double best = 1e300, best_wall = 1e300, sum = 0;
+        for (int r = 0; r < reps; ++r) {
+            t0 = now();
+            const auto w0 = std::chrono::steady_clock::now();
+            distance_matrix(h, o, d, out, threads);
+            best = std::min(best, now() - t0);
+            best_wall = std::min(best_wall, std::chrono::duration<double>(std::chrono::steady_clock::now() - w0).count());
+        }
         for (double c : out) sum += c == kInf ? 0 : c;
-        std::printf("matrix %dx%d: %.2f ms, checksum %.6f\n", count, count, (now() - t0) * 1e3, sum);
+        std::printf("matrix %dx%d: %.2f ms CPU, %.2f ms wall, checksum %.6f\n", count, count, best * 1e3,
+                    best_wall * 1e3, sum);
     }
     return 0;
 }

@@ -4,8 +4,9 @@
 // matrices by the bucket method (Knopp, Sanders, Schultes, Schulz and Wagner 2007) and one-to-all
 // trees by PHAST (Delling, Goldberg, Nowatzyk and Werneck 2011).
 //
-// Queries. Classic CH: bidirectional upward Dijkstra (4-ary heap with decrease-key) with
-// stall-on-demand and pruning by the best path found. Customisable CH: no queue at all, the two
+// Queries. Classic CH: both upward searches in rank order (a bitset queue, no priority queue on
+// costs: see RankQueue) with stall-on-demand and pruning by the best path found. Customisable
+// CH: no queue at all, the two
 // searches walk up the elimination tree (see ChTopology::parent). Both read compact per-direction
 // arc arrays (Hierarchy::upward() / downward()) and labels kept as plain arrays reset after each
 // search, which makes their inner loops branch-free (what mostly limits these small searches is
@@ -134,7 +135,7 @@ struct Hierarchy {
 //   with witness searches as above; such orders bound CH search spaces on grid-like graphs
 //   (Bauer, Columbus, Rutter and Wagner 2016, "Search-space size in contraction hierarchies").
 //   No priorities to simulate, and the witness searches drop most of the separator cliques of
-//   the CCH, so queries search a normal CH (Dijkstra with stall-on-demand, no `parent`). Always
+//   the CCH, so queries search a normal CH (rank-order searches with stall-on-demand, no `parent`). Always
 //   finishes, in time set by the separators: the 1000 x 1000 grid in ~12 CPU minutes (28.7M
 //   edges, ~2.2 GB), where a 1000 x 1000 bucket matrix takes 6-11 s on 2 threads, 20-37x
 //   scipy's Dijkstra, ~50x slower than on the greedy CH: the top separators leave upward
@@ -193,65 +194,70 @@ private:
 };
 
 // ------------------------------------------------------------------------------------------------
-// Binary min-heap of (key, node) with decrease-key through a position per node. Hierarchy searches
-// settle tens to hundreds of nodes, where this beats the radix heap of the Dijkstra trees (whose 65
-// buckets cost more to refill and clear than the few levels of a small heap), decrease-key saves
-// the pops of stale entries, and binary beat 4-ary here (5% fewer instructions per query).
-class ChHeap {
+// The nodes queued by an upward search, popped in increasing rank. Every arc of an upward graph
+// leads to a higher rank, so rank order is a topological order: a node popped has every lower
+// neighbour of the search behind it and its cost is final, with no priority queue on costs. A
+// three-level bitset (bit v of level 0, bit v/64 of level 1, bit v/4096 of level 2) makes push and
+// pop a handful of bit operations; pushes always lie above the last pop (upward arcs), so the
+// search for the lowest set bit starts at a cursor that only moves up.
+class RankQueue {
 public:
-    struct Entry {
-        double key;
-        index_t node;
-    };
     void resize(index_t num_nodes) {
-        pos_.assign(static_cast<std::size_t>(num_nodes), 0);
-        heap_.clear();
+        const std::size_t n0 = (static_cast<std::size_t>(num_nodes) + 63) / 64;
+        const std::size_t n1 = (n0 + 63) / 64;
+        const std::size_t n2 = (n1 + 63) / 64;
+        l0_.assign(n0, 0);
+        l1_.assign(n1, 0);
+        l2_.assign(n2 + 1, 0);
+        l2_[n2] = 1;  // sentinel: the cursor scan always stops
+        size_ = 0;
+        cursor_ = 0;
     }
-    bool empty() const { return heap_.empty(); }
-    void clear() { heap_.clear(); }
-    double min_key() const { return heap_.empty() ? kInf : heap_[0].key; }
-    void push(double key, index_t node) {
-        heap_.push_back({key, node});
-        up(heap_.size() - 1, {key, node});
+    bool empty() const { return size_ == 0; }
+    // Ranks pushed must be higher than the last one popped (since the last clear()); a rank
+    // already queued is not queued twice.
+    void push(index_t v) {
+        const std::size_t i0 = static_cast<std::uint32_t>(v) >> 6, i1 = i0 >> 6, i2 = i1 >> 6;
+        const std::uint64_t bit = std::uint64_t{1} << (v & 63);
+        size_ += (l0_[i0] & bit) == 0;
+        l0_[i0] |= bit;
+        l1_[i1] |= std::uint64_t{1} << (i0 & 63);
+        l2_[i2] |= std::uint64_t{1} << (i1 & 63);
+        if (i2 < cursor_) cursor_ = i2;
     }
-    // `node` must be in the heap with a key >= key.
-    void decrease(double key, index_t node) { up(pos_[node], {key, node}); }
-    Entry pop() {
-        const Entry top = heap_[0];
-        const Entry last = heap_.back();
-        heap_.pop_back();
-        const std::size_t n = heap_.size();
-        if (n > 0) {
-            std::size_t i = 0;
-            for (;;) {
-                std::size_t c = 2 * i + 1;
-                if (c >= n) break;
-                c += c + 1 < n && heap_[c + 1].key < heap_[c].key;
-                if (!(heap_[c].key < last.key)) break;
-                place(i, heap_[c]);
-                i = c;
-            }
-            place(i, last);
+    // The lowest queued rank, removed (the queue must not be empty).
+    index_t pop() {
+        while (l2_[cursor_] == 0) ++cursor_;
+        const std::size_t i2 = cursor_;
+        const std::size_t i1 = i2 * 64 + static_cast<std::size_t>(__builtin_ctzll(l2_[i2]));
+        const std::size_t i0 = i1 * 64 + static_cast<std::size_t>(__builtin_ctzll(l1_[i1]));
+        const std::uint64_t w = l0_[i0];
+        const index_t v = static_cast<index_t>(i0 * 64 + static_cast<std::size_t>(__builtin_ctzll(w)));
+        l0_[i0] = w & (w - 1);
+        if (l0_[i0] == 0) {
+            l1_[i1] &= ~(std::uint64_t{1} << (i0 & 63));
+            if (l1_[i1] == 0) l2_[i2] &= ~(std::uint64_t{1} << (i1 & 63));
         }
-        return top;
+        --size_;
+        return v;
+    }
+    // Empties the queue; `queued` must include every rank still queued.
+    void clear(const std::vector<index_t>& queued) {
+        if (size_ != 0)
+            for (index_t v : queued) {
+                const std::size_t i0 = static_cast<std::uint32_t>(v) >> 6;
+                l0_[i0] = 0;
+                l1_[i0 >> 6] = 0;
+                l2_[i0 >> 12] = 0;
+            }
+        size_ = 0;
+        cursor_ = 0;
     }
 
 private:
-    void place(std::size_t i, Entry e) {
-        heap_[i] = e;
-        pos_[e.node] = static_cast<index_t>(i);
-    }
-    void up(std::size_t i, Entry e) {
-        while (i > 0) {
-            const std::size_t p = (i - 1) / 2;
-            if (!(e.key < heap_[p].key)) break;
-            place(i, heap_[p]);
-            i = p;
-        }
-        place(i, e);
-    }
-    std::vector<Entry> heap_;
-    std::vector<index_t> pos_;  // valid for nodes in the heap only
+    std::vector<std::uint64_t> l0_, l1_, l2_;
+    std::size_t size_ = 0;
+    std::size_t cursor_ = 0;  // no level-2 word below it is non-zero
 };
 
 // Query workspace. Not thread-safe: one per thread. Labels are plain arrays (cost, inf when
@@ -266,8 +272,8 @@ public:
     index_t num_nodes() const { return static_cast<index_t>(fwd_.dist.size()); }
 
     // Cost of a shortest path between two network nodes (inf when there is none); when `links`
-    // is given, the path's network links are appended to it. A classic CH is searched by a
-    // bidirectional upward Dijkstra with stall-on-demand, a customisable CH by walking both
+    // is given, the path's network links are appended to it. A classic CH is searched by two
+    // upward searches in rank order with stall-on-demand, a customisable CH by walking both
     // elimination-tree paths (see ChTopology::parent). Node ids must be in range (not checked
     // here).
     double shortest_path(const Hierarchy& h, index_t origin, index_t destination,
@@ -300,17 +306,17 @@ private:
         std::vector<double> dist;      // inf: unreached
         std::vector<index_t> pred;     // hierarchy edge entering the node
         std::vector<index_t> touched;  // nodes whose dist is finite
-        ChHeap heap;
+        RankQueue queue;
         void resize(index_t n);
-        void reset();  // every dist back to inf, heap emptied
+        void reset();  // every dist back to inf, queue emptied
         void start(index_t v) {
             dist[v] = 0.0;
             pred[v] = kInvalidIndex;
             touched.push_back(v);
         }
     };
-    double dijkstra_query(const Hierarchy& h, index_t s, index_t t, index_t& meet);
     double tree_query(const Hierarchy& h, index_t s, index_t t, index_t& meet);
+    double rank_query(const Hierarchy& h, index_t s, index_t t, index_t& meet);
     void unpack(const Hierarchy& h, index_t edge, bool up, std::vector<index_t>& links);
 
     Side fwd_, bwd_;

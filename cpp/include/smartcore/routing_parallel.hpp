@@ -85,6 +85,11 @@ public:
         Where& w = where_[item];
         w.length = buffers_[static_cast<std::size_t>(w.worker)].size() - w.start;
     }
+    // The output of one item (valid until the next begin() of its worker).
+    Span<const T> item(std::size_t i) const {
+        const Where& w = where_[i];
+        return {buffers_[static_cast<std::size_t>(w.worker)].data() + w.start, w.length};
+    }
     // offsets gets items + 1 entries.
     void assemble(std::vector<std::int64_t>& offsets, std::vector<T>& out) const {
         offsets.assign(where_.size() + 1, 0);
