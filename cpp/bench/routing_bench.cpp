@@ -106,7 +106,9 @@ int main(int argc, char** argv) {
     double t0 = now();
     Hierarchy h;
     if (kind == "ch") {
-        h = build_contraction_hierarchy(g.forward(), in.w, in.ftn);
+        ChOptions opt;
+        if (const char* limit = std::getenv("CH_WITNESS_SETTLE_LIMIT")) opt.witness_settle_limit = std::atoi(limit);
+        h = build_contraction_hierarchy(g.forward(), in.w, in.ftn, opt);
     } else if (kind == "chnd" || kind == "chndxy") {  // classic CH in nested dissection order
         ChOptions opt;
         opt.order = ChOrder::kDissection;
