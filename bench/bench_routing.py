@@ -134,18 +134,21 @@ def phl(tntp_dir) -> Case:
     return Case(smartcore.read_network(tntp_dir / "Philadelphia"))
 
 
-@pytest.fixture(scope="module")
-def grid() -> Case:
-    side = GRID_SIDE
+def grid_network(side: int) -> Network:
+    """A side x side grid, two-way links of random weight in [1, 100) (seed 1), nodes at (col, row)."""
     v = np.arange(side * side).reshape(side, side)
     a = np.concatenate([v[:, :-1].ravel(), v[:, 1:].ravel(), v[:-1, :].ravel(), v[1:, :].ravel()])
     b = np.concatenate([v[:, 1:].ravel(), v[:, :-1].ravel(), v[1:, :].ravel(), v[:-1, :].ravel()])
     w = np.random.default_rng(1).uniform(1.0, 100.0, len(a))
     xy = np.arange(side * side)
-    net = Network.from_links(a, b, node_ids=xy, length=w, free_flow_time=w, capacity=1.0,
-                             duplicates="keep", name=f"grid{side}", node_x=(xy % side).astype(float),
-                             node_y=(xy // side).astype(float))
-    return Case(net)
+    return Network.from_links(a, b, node_ids=xy, length=w, free_flow_time=w, capacity=1.0,
+                              duplicates="keep", name=f"grid{side}", node_x=(xy % side).astype(float),
+                              node_y=(xy // side).astype(float))
+
+
+@pytest.fixture(scope="module")
+def grid() -> Case:
+    return Case(grid_network(GRID_SIDE))
 
 
 def _close(a, b) -> None:
@@ -586,15 +589,7 @@ if __name__ == "__main__":
         sys.exit("usage: python bench/bench_routing.py --dump OUT.bin {TNTP-name | gridSIDE}")
     out, what = sys.argv[2], sys.argv[3]
     if what.startswith("grid"):
-        side = int(what[4:])
-        v = np.arange(side * side).reshape(side, side)
-        a = np.concatenate([v[:, :-1].ravel(), v[:, 1:].ravel(), v[:-1, :].ravel(), v[1:, :].ravel()])
-        b = np.concatenate([v[:, 1:].ravel(), v[:, :-1].ravel(), v[1:, :].ravel(), v[:-1, :].ravel()])
-        w = np.random.default_rng(1).uniform(1.0, 100.0, len(a))
-        xy = np.arange(side * side)
-        net = Network.from_links(a, b, node_ids=xy, length=w, free_flow_time=w, capacity=1.0,
-                                 duplicates="keep", node_x=(xy % side).astype(float),
-                                 node_y=(xy // side).astype(float))
+        net = grid_network(int(what[4:]))
     else:
         root = Path(os.environ.get("SMARTCORE_DATA", Path(__file__).resolve().parent.parent.parent
                                    / "shared" / "data" / "tntp"))

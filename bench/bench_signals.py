@@ -212,12 +212,6 @@ def transyt_grid(side: int = 32) -> tuple[SignalPlan, Feeds]:
     if key in _GRID:
         return _GRID[key]
     plan = sg.optimise_timings(grid_plan(side), cycle_s=90.0).plan
-    index = {}
-    k = 0
-    for it in plan:
-        for g in it.lane_groups:
-            index[(it.id, g.name)] = k
-            k += 1
 
     def through_group(it: Intersection, approach: str) -> LaneGroup:
         return next(g for g in it.lane_groups if g.name.startswith(approach) and "T" in g.name[1:])

@@ -11,8 +11,10 @@ PY=${PYTHON:-python3}
 "$PY" -m pip install --upgrade "cmake>=3.20" ninja
 "$PY" -m pip install ".[test]"
 
-# Static checks of the Python sources: types (config in pyproject.toml) and lint.
+# Static checks of the Python sources: types (config in pyproject.toml), the kernel's stub, lint.
 "$PY" -m mypy
+# The compiled kernel's names against its stub (python/smartcore/_core.pyi).
+"$PY" -m mypy.stubtest smartcore._core --allowlist scripts/stubtest_allowlist.txt
 "$PY" -m ruff check python tests bench
 
 # cmake/ctest from the PyPI package just installed (whatever is or is not on PATH).

@@ -21,7 +21,6 @@ import pytest
 
 from smartcore import ConvergenceError, Demand, InputError, Network, datasets
 from smartcore.assignment import (
-    AssignmentResult,
     TrafficClass,
     UnassignableDemandWarning,
     add_assign_parser,
@@ -30,17 +29,6 @@ from smartcore.assignment import (
     link_performance,
 )
 from smartcore.io.tntp import read_flows
-
-
-@pytest.fixture(scope="module")
-def sioux(tntp_dir):
-    return datasets.tntp("SiouxFalls")
-
-
-@pytest.fixture(scope="module")
-def sioux_eq(sioux) -> AssignmentResult:
-    net, trips = sioux
-    return assign(net, trips, gap=1e-12, threads=1)
 
 
 def increasing(net: Network) -> np.ndarray:
@@ -124,32 +112,32 @@ def test_chicago_generalised_cost_factors(tntp_dir):
     assert np.abs(plain.link_flows - ref)[inc].max() > 10 * np.abs(res.link_flows - ref)[inc].max()
 
 
-def test_frank_wolfe_family_within_its_gap_of_bush(sioux, sioux_eq):
-    net, trips = sioux
+def test_frank_wolfe_family_within_its_gap_of_bush(sioux_falls, sioux_falls_eq):
+    net, trips = sioux_falls
     for alg, target in (("bfw", 1e-6), ("cfw", 1e-5), ("fw", 1e-4), ("msa", 1e-2)):
         r = assign(net, trips, algorithm=alg, gap=target, max_iterations=5000)
         assert r.converged, (alg, r.gap)
         # Convexity: 0 <= Z(x) - Z* <= TSTC - SPTC at x.
-        excess = r.beckmann - sioux_eq.beckmann
-        assert -1e-9 * sioux_eq.beckmann <= excess <= (r.total_cost - r.sptc) * (1 + 1e-9)
+        excess = r.beckmann - sioux_falls_eq.beckmann
+        assert -1e-9 * sioux_falls_eq.beckmann <= excess <= (r.total_cost - r.sptc) * (1 + 1e-9)
         assert np.max(np.abs(node_balance(net, r.link_flows, trips))) < 1e-6 * trips.total
         assert np.all(np.diff(r.gap_history) < 5) and r.gap_history[0] > r.gap
 
 
-def test_conservation_and_result_frame(sioux, sioux_eq):
-    net, trips = sioux
-    assert np.max(np.abs(node_balance(net, sioux_eq.link_flows, trips))) < 1e-6
-    frame = sioux_eq.to_frame()
+def test_conservation_and_result_frame(sioux_falls, sioux_falls_eq):
+    net, trips = sioux_falls
+    assert np.max(np.abs(node_balance(net, sioux_falls_eq.link_flows, trips))) < 1e-6
+    frame = sioux_falls_eq.to_frame()
     assert list(frame.columns) == ["from_node", "to_node", "flow", "time", "cost", "voc"]
     assert len(frame) == net.num_links
     np.testing.assert_array_equal(frame[["from_node", "to_node"]].to_numpy(), net.link_ids)
-    assert "SiouxFalls: converged" in sioux_eq.summary() and "bush" in repr(sioux_eq)
-    assert sioux_eq.tstt == pytest.approx(float(sioux_eq.link_flows @ sioux_eq.link_times))
-    assert sioux_eq.average_excess_cost >= 0
+    assert "SiouxFalls: converged" in sioux_falls_eq.summary() and "bush" in repr(sioux_falls_eq)
+    assert sioux_falls_eq.tstt == pytest.approx(float(sioux_falls_eq.link_flows @ sioux_falls_eq.link_times))
+    assert sioux_falls_eq.average_excess_cost >= 0
 
 
-def test_more_demand_never_lowers_tstt(sioux):
-    net, trips = sioux
+def test_more_demand_never_lowers_tstt(sioux_falls):
+    net, trips = sioux_falls
     last = -np.inf
     for scale in (0.5, 1.0, 1.3):
         d = Demand(trips.zone_ids, trips.matrix * scale)
@@ -158,12 +146,12 @@ def test_more_demand_never_lowers_tstt(sioux):
         last = r.tstt
 
 
-def test_multiclass_cars_and_trucks(sioux, sioux_eq):
-    net, trips = sioux
+def test_multiclass_cars_and_trucks(sioux_falls, sioux_falls_eq):
+    net, trips = sioux_falls
     # Splitting one class into two identical halves changes nothing.
     half = Demand(trips.zone_ids, trips.matrix / 2, name="half")
     two = assign(net, classes=[TrafficClass(half, name="a"), TrafficClass(half, name="b")], gap=1e-11)
-    np.testing.assert_allclose(two.link_flows, sioux_eq.link_flows, atol=1e-3)
+    np.testing.assert_allclose(two.link_flows, sioux_falls_eq.link_flows, atol=1e-3)
     assert set(two.class_flows) == {"a", "b"}
     # Trucks (pce 2.5, 10 % of trips, pay a distance charge) vs cars: PCE-weighted link flows
     # are conserved and both classes sit at their own equilibrium (bush and BFW agree).
@@ -222,8 +210,8 @@ def test_bad_input():
         assign(net, classes=[TrafficClass(d), TrafficClass(Demand([2, 1], [[0, 1], [1, 0]]))])
 
 
-def test_stopping_rules_and_progress(sioux):
-    net, trips = sioux
+def test_stopping_rules_and_progress(sioux_falls):
+    net, trips = sioux_falls
     seen: list[tuple[int, float]] = []
 
     def stop_at_three(it: int, gap: float) -> bool:
@@ -258,10 +246,10 @@ def test_stopping_rules_and_progress(sioux):
 
 
 @pytest.mark.parametrize("algorithm", ["msa", "bush"])
-def test_ctrl_c_interrupts(sioux, algorithm):
+def test_ctrl_c_interrupts(sioux_falls, algorithm):
     # SIGINT to ourselves 0.2 s into an assignment that would run for 30 s: the kernel polls for
     # signals between origins and raises KeyboardInterrupt promptly.
-    net, trips = sioux
+    net, trips = sioux_falls
     if algorithm == "bush":  # big enough not to reach machine precision within 0.2 s
         net, trips = datasets.tntp("ChicagoSketch")
     timer = threading.Timer(0.2, os.kill, (os.getpid(), signal.SIGINT))
@@ -273,8 +261,8 @@ def test_ctrl_c_interrupts(sioux, algorithm):
     assert time.perf_counter() - start < 5
 
 
-def test_deterministic_for_a_thread_count(sioux):
-    net, trips = sioux
+def test_deterministic_for_a_thread_count(sioux_falls):
+    net, trips = sioux_falls
     for alg in ("bush", "bfw"):
         a = assign(net, trips, algorithm=alg, gap=1e-8, threads=2)
         b = assign(net, trips, algorithm=alg, gap=1e-8, threads=2)
@@ -287,9 +275,9 @@ def test_deterministic_for_a_thread_count(sioux):
             np.testing.assert_allclose(c.link_flows, a.link_flows, rtol=1e-9, atol=1e-9)
 
 
-def test_link_performance_bpr_and_conical(sioux, sioux_eq):
-    net, trips = sioux
-    v = sioux_eq.link_flows
+def test_link_performance_bpr_and_conical(sioux_falls, sioux_falls_eq):
+    net, trips = sioux_falls
+    v = sioux_falls_eq.link_flows
     t, dt, integral = link_performance(net, v)
     x = v / net.capacity
     np.testing.assert_allclose(t, net.free_flow_time * (1 + net.bpr_alpha * x ** net.bpr_beta), rtol=1e-13)

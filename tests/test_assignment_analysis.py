@@ -17,17 +17,6 @@ from smartcore.io.tntp import read_flows
 
 
 @pytest.fixture(scope="module")
-def sioux(tntp_dir):
-    return datasets.tntp("SiouxFalls")
-
-
-@pytest.fixture(scope="module")
-def sioux_eq(sioux) -> AssignmentResult:
-    net, trips = sioux
-    return assign(net, trips, gap=1e-12, threads=1)
-
-
-@pytest.fixture(scope="module")
 def chicago(tntp_dir):
     return datasets.tntp("ChicagoSketch")
 
@@ -101,9 +90,9 @@ def test_braess_paths_select_link_and_skims_by_hand(tntp_dir):
     assert sk["distance"][0, 1] == pytest.approx(mean, rel=1e-9)
 
 
-def test_select_link_and_path_flows_match_brute_force_enumeration(sioux, sioux_eq):
-    net, trips = sioux
-    res = sioux_eq
+def test_select_link_and_path_flows_match_brute_force_enumeration(sioux_falls, sioux_falls_eq):
+    net, trips = sioux_falls
+    res = sioux_falls_eq
     zones = trips.zone_ids
     nodes = trips.zone_nodes(net)
     rng = np.random.default_rng(3)
@@ -179,9 +168,9 @@ def test_skims_against_scipy_on_equilibrium_costs(chicago, chicago_eq):
     assert np.all(np.diag(avg["time"]) == 0)
 
 
-def test_average_skims_equal_path_flow_averages(sioux, sioux_eq):
-    net, trips = sioux
-    res = sioux_eq
+def test_average_skims_equal_path_flow_averages(sioux_falls, sioux_falls_eq):
+    net, trips = sioux_falls
+    res = sioux_falls_eq
     values = np.random.default_rng(1).uniform(0, 5, net.num_links)
     sk = res.skim(values)
     zones = trips.zone_ids
@@ -194,8 +183,8 @@ def test_average_skims_equal_path_flow_averages(sioux, sioux_eq):
             assert sk[o, d] == pytest.approx(mean, rel=1e-12)
 
 
-def test_frank_wolfe_results_skim_along_shortest_paths_only(sioux):
-    net, trips = sioux
+def test_frank_wolfe_results_skim_along_shortest_paths_only(sioux_falls):
+    net, trips = sioux_falls
     r = assign(net, trips, algorithm="bfw", gap=1e-6, max_iterations=5000)
     assert r.bushes is None
     ref = scipy_distances(net, r.link_costs, trips.zone_nodes(net))
@@ -206,8 +195,8 @@ def test_frank_wolfe_results_skim_along_shortest_paths_only(sioux):
     assert assign(net, trips, gap=1e-6, keep_bushes=False).bushes is None
 
 
-def test_multiclass_select_link_per_class(sioux):
-    net, trips = sioux
+def test_multiclass_select_link_per_class(sioux_falls):
+    net, trips = sioux_falls
     cars = Demand(trips.zone_ids, trips.matrix * 0.8, name="car")
     trucks = Demand(trips.zone_ids, trips.matrix * 0.2, name="truck")
     r = assign(net, classes=[TrafficClass(cars), TrafficClass(trucks, pce=2.0, distance_factor=0.3)],
@@ -271,8 +260,8 @@ def test_bush_warm_start_reaches_the_cold_equilibrium(chicago, chicago_eq, chang
     # and Chicago-Sketch to 1e-10, for demand x 1.05 and for a 30 % capacity cut.
 
 
-def test_link_based_warm_start(sioux):
-    net, trips = sioux
+def test_link_based_warm_start(sioux_falls):
+    net, trips = sioux_falls
     prev = assign(net, trips, algorithm="bfw", gap=1e-6, max_iterations=5000)
     for scale in (1.05, 0.9):
         d = Demand(trips.zone_ids, trips.matrix * scale)
@@ -294,13 +283,13 @@ def test_link_based_warm_start(sioux):
     assert b.converged and b.beckmann == pytest.approx(assign(net, trips, gap=1e-12).beckmann, rel=1e-12)
 
 
-def test_warm_start_checks_the_network(sioux, sioux_eq):
-    net, trips = sioux
+def test_warm_start_checks_the_network(sioux_falls, sioux_falls_eq):
+    net, trips = sioux_falls
     other = net.replace(link_head=np.roll(net.link_head, 1))
     with pytest.raises(InputError, match="another network"):
-        assign(other, trips, warm_start=sioux_eq)
+        assign(other, trips, warm_start=sioux_falls_eq)
     two = [TrafficClass(trips, name="a"), TrafficClass(trips, name="b")]
     with pytest.raises(InputError, match="classes"):
-        assign(net, classes=two, warm_start=sioux_eq)
+        assign(net, classes=two, warm_start=sioux_falls_eq)
     with pytest.raises(InputError, match="AssignmentResult"):
-        assign(net, trips, warm_start=sioux_eq.link_flows)
+        assign(net, trips, warm_start=sioux_falls_eq.link_flows)

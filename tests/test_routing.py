@@ -19,6 +19,7 @@ import scipy.sparse as sp
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from scipy.sparse.csgraph import dijkstra
+from strategies import random_networks
 
 import smartcore
 from smartcore import _core, routing
@@ -71,22 +72,9 @@ def check_path(net: Network, w: np.ndarray, path: routing.Path, expect: float) -
 
 
 # ------------------------------------------------------------------------------------ random graphs
-@st.composite
-def networks(draw):
-    n = draw(st.integers(1, 25))
-    m = draw(st.integers(0, 80))
-    tail = draw(st.lists(st.integers(0, n - 1), min_size=m, max_size=m))
-    head = draw(st.lists(st.integers(0, n - 1), min_size=m, max_size=m))
-    # Zero costs, repeated costs (ties) and arbitrary reals.
-    cost = st.one_of(st.sampled_from([0.0, 0.5, 1.0, 3.0]), st.floats(0, 1e3, allow_nan=False))
-    w = np.array(draw(st.lists(cost, min_size=m, max_size=m)), dtype=np.float64)
-    zones = draw(st.integers(0, n))
-    passable = draw(st.booleans())
-    net = Network.from_links(tail, head, node_ids=np.arange(n), zones=np.arange(zones),
-                             zones_passable=passable, length=w, free_flow_time=w, capacity=1.0,
-                             duplicates="keep")
-    assert (net.node_ids == np.arange(n)).all()  # dense index == external id below
-    return net, w
+def networks():
+    """Random multigraphs with zones: zero costs, repeated costs (ties) and arbitrary reals."""
+    return random_networks(25, 80, [0.0, 0.5, 1.0, 3.0], 1e3)
 
 
 SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])

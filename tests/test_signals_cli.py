@@ -14,26 +14,8 @@ from smartcore.signals.transyt import evaluate_network
 
 def test_optimize_network_to_json_and_report(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     out = tmp_path / "plans.json"
-    assert (
-        main(
-            [
-                "signals",
-                "optimize",
-                "helsinki",
-                "-o",
-                str(out),
-                "--cycle",
-                "60:90:30",
-                "--restarts",
-                "2",
-                "--threads",
-                "2",
-                "--report",
-                str(tmp_path / "lg.csv"),
-            ]
-        )
-        == 0
-    )
+    assert main(["signals", "optimize", "helsinki", "-o", str(out), "--cycle", "60:90:30", "--restarts", "2",
+                 "--threads", "2", "--report", str(tmp_path / "lg.csv")]) == 0
     text = capsys.readouterr().out
     assert "signalised intersections" in text and "PI" in text
     plan, feeds = read_plan(out)
@@ -48,22 +30,8 @@ def test_optimize_network_to_json_and_report(tmp_path: Path, capsys: pytest.Capt
     rep = capsys.readouterr().out
     assert "critical_v_c" in rep and "queue_95_m" in rep
     # GMNS output: a folder of signal tables
-    assert (
-        main(
-            [
-                "signals",
-                "optimize",
-                "helsinki",
-                "-o",
-                str(tmp_path / "gmns"),
-                "--cycle",
-                "keep",
-                "--restarts",
-                "1",
-            ]
-        )
-        == 0
-    )
+    assert main(["signals", "optimize", "helsinki", "-o", str(tmp_path / "gmns"), "--cycle", "keep",
+                 "--restarts", "1"]) == 0
     assert (tmp_path / "gmns" / "signal_timing_phase.csv").exists()
 
 
@@ -73,47 +41,13 @@ def test_optimize_sumo_and_report_time_space(tmp_path: Path, capsys: pytest.Capt
 
     net, rou = build_corridor(tmp_path)
     add = tmp_path / "t.add.xml"
-    assert (
-        main(
-            [
-                "signals",
-                "optimize",
-                "--sumo-net",
-                str(net),
-                "--routes",
-                str(rou),
-                "-o",
-                str(add),
-                "--threads",
-                "2",
-            ]
-        )
-        == 0
-    )
+    assert main(["signals", "optimize", "--sumo-net", str(net), "--routes", str(rou), "-o", str(add),
+                 "--threads", "2"]) == 0
     assert "<tlLogic" in add.read_text()
     capsys.readouterr()
     png = tmp_path / "tsd.png"
-    assert (
-        main(
-            [
-                "signals",
-                "report",
-                "--sumo-net",
-                str(net),
-                "--routes",
-                str(rou),
-                "--tls",
-                str(add),
-                "--time-space",
-                str(png),
-                "--arterial",
-                "J1,J2,J3",
-                "--csv",
-                str(tmp_path / "r.csv"),
-            ]
-        )
-        == 0
-    )
+    assert main(["signals", "report", "--sumo-net", str(net), "--routes", str(rou), "--tls", str(add),
+                 "--time-space", str(png), "--arterial", "J1,J2,J3", "--csv", str(tmp_path / "r.csv")]) == 0
     out = capsys.readouterr().out
     assert "J2" in out and png.stat().st_size > 10_000
 

@@ -105,20 +105,9 @@ def test_band_agrees_with_maxband_bandwidths() -> None:
     plan = arterial(offsets)
     C = plan[0].cycle_s
     speed, spacing = 12.0, 300.0
-    start_out, width_out = band(
-        plan,
-        ["A0", "A1", "A2"],
-        ["E", "E", "E"],
-        [0.0, spacing / speed, 2 * spacing / speed],
-        resolution_s=0.01,
-    )
-    _, width_in = band(
-        plan,
-        ["A2", "A1", "A0"],
-        ["W", "W", "W"],
-        [0.0, spacing / speed, 2 * spacing / speed],
-        resolution_s=0.01,
-    )
+    arrival = [0.0, spacing / speed, 2 * spacing / speed]  # equal spacing: the same both ways
+    start_out, width_out = band(plan, ["A0", "A1", "A2"], ["E", "E", "E"], arrival, resolution_s=0.01)
+    _, width_in = band(plan, ["A2", "A1", "A0"], ["W", "W", "W"], arrival, resolution_s=0.01)
     ((s, g),) = green_windows(plan[0], "E")
     sigs = [ArterialSignal(g / C, g / C, s / C, s / C) for _ in range(3)]
     tt = [spacing / speed] * 2

@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from strategies import random_networks
 
 import smartcore
 from smartcore import routing
@@ -73,16 +74,8 @@ def path_cost(net: Network, w: np.ndarray, turns: TurnTable, links: np.ndarray) 
 # ------------------------------------------------------------------------------------ random cases
 @st.composite
 def cases(draw):
-    n = draw(st.integers(1, 9))
-    m = draw(st.integers(0, 30))
-    tail = draw(st.lists(st.integers(0, n - 1), min_size=m, max_size=m))
-    head = draw(st.lists(st.integers(0, n - 1), min_size=m, max_size=m))
-    cost = st.one_of(st.sampled_from([0.0, 1.0, 2.0]), st.floats(0, 100, allow_nan=False))
-    w = np.array(draw(st.lists(cost, min_size=m, max_size=m)), dtype=np.float64)
-    zones = draw(st.integers(0, n))
-    net = Network.from_links(tail, head, node_ids=np.arange(n), zones=np.arange(zones),
-                             zones_passable=draw(st.booleans()), length=w, free_flow_time=w,
-                             capacity=1.0, duplicates="keep")
+    net, w = draw(random_networks(9, 30, [0.0, 1.0, 2.0], 100.0))
+    m, tail, head = net.num_links, net.link_tail.tolist(), net.link_head.tolist()
     pairs = [(a, b) for a in range(m) for b in range(m) if head[a] == tail[b]]
     chosen = draw(st.lists(st.sampled_from(pairs), max_size=2 * len(pairs))) if pairs else []
     penalty = st.one_of(st.just(np.inf), st.sampled_from([0.0, 1.0]), st.floats(0, 50))

@@ -614,6 +614,20 @@ class Router:
         return ((built or origins >= AUTO_HIERARCHY_MIN_ORIGINS)
                 and destinations <= AUTO_HIERARCHY_MAX_DESTINATIONS)
 
+    def _pair_query(self, origins: Any, destinations: Any, threads: int | None,
+                    method: str) -> tuple[np.ndarray, np.ndarray, int, Any]:
+        """Dense ``(origins, destinations)`` of equal length, the thread count and the engine for
+        :meth:`shortest_paths` and :meth:`path_costs`."""
+        o = self._lookup(origins, "origins")
+        d = self._lookup(destinations, "destinations")
+        if len(o) != len(d):
+            raise InputError(f"origins and destinations differ in length ({len(o)} != {len(d)})",
+                             field="destinations")
+        nthreads = self._threads if threads is None else _threads(threads)
+        distinct = len(np.unique(o)) if method == "auto" else 0
+        engine = self._hierarchy() if self._use_hierarchy(method, distinct, 0) else self._dijkstra()
+        return o, d, nthreads, engine
+
     # -- queries
     def tree(self, origin: int, *, targets: Any = None, radius: float | None = None,
              method: str = "auto") -> tuple[np.ndarray, np.ndarray]:
@@ -667,15 +681,7 @@ class Router:
         the hierarchy when it is built or there are at least ``AUTO_HIERARCHY_MIN_ORIGINS``
         distinct origins.
         """
-        o = self._lookup(origins, "origins")
-        d = self._lookup(destinations, "destinations")
-        if len(o) != len(d):
-            raise InputError(f"origins and destinations differ in length ({len(o)} != {len(d)})",
-                             field="destinations")
-        nthreads = self._threads if threads is None else _threads(threads)
-        distinct = len(np.unique(o)) if method == "auto" else 0
-        use = self._use_hierarchy(method, distinct, 0)
-        engine = self._hierarchy() if use else self._dijkstra()
+        o, d, nthreads, engine = self._pair_query(origins, destinations, threads, method)
         costs, offsets, links = engine.shortest_paths(o, d, nthreads)
         ids = self.network.node_ids
         return Paths(self.network, ids[o], ids[d], costs, offsets, links)
@@ -688,14 +694,7 @@ class Router:
         weight) without building the paths, which makes hierarchy queries about a fifth faster.
         ``method`` is as in :meth:`shortest_paths`.
         """
-        o = self._lookup(origins, "origins")
-        d = self._lookup(destinations, "destinations")
-        if len(o) != len(d):
-            raise InputError(f"origins and destinations differ in length ({len(o)} != {len(d)})",
-                             field="destinations")
-        nthreads = self._threads if threads is None else _threads(threads)
-        distinct = len(np.unique(o)) if method == "auto" else 0
-        engine = self._hierarchy() if self._use_hierarchy(method, distinct, 0) else self._dijkstra()
+        o, d, nthreads, engine = self._pair_query(origins, destinations, threads, method)
         if self.turns is not None:
             return engine.shortest_paths(o, d, nthreads)[0]
         return engine.shortest_path_costs(o, d, nthreads)

@@ -160,8 +160,8 @@ def _scan_table(
     body = text[_offset_of_line(text, start_line):]
     values, row_line, err = _core.scan_numeric_table(body, start_line + 1, len(names))
     if err is not None:
-        kind, line, column, token = err
-        token = token.decode("utf-8", "replace")
+        kind, line, column, raw = err
+        token = raw.decode("utf-8", "replace")
         if kind == 1:
             raise FormatError(f"{token!r} is not a number", path=path, line=line, field=names[column])
         field = names[column] if column < len(names) else "line"
@@ -380,8 +380,8 @@ def read_trips(path: PathLike, network: Network | None = None, *, name: str | No
     body = text[_offset_of_line(text, start):]
     org, dst, val, ln, block_origin, block_line, err = _core.scan_tntp_trips(body, start + 1)
     if err is not None:
-        kind, line, column, token = err
-        token = token.decode("utf-8", "replace")
+        kind, line, column, raw = err
+        token = raw.decode("utf-8", "replace")
         if kind == 1:
             field = "origin" if column == 0 and lines[line - 1].strip()[:6].lower() == "origin" else (
                 "destination" if column == 0 else "trips")

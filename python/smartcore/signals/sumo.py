@@ -289,16 +289,11 @@ def feeds_from_sumo(signals: SumoSignals, net_file: str | os.PathLike[str],
     speed limits). A connection pair carried by several lane groups is split equally among
     its connections, as :func:`from_sumo` splits flows.
     """
-    from smartcore.signals.transyt import Feeds
+    from smartcore.signals.transyt import Feeds, _group_index
 
     plan = signals.plan
     edges, via = _edge_lengths_speeds(_parse(net_file))
-    index: dict[tuple[str, str], int] = {}
-    k = 0
-    for it in plan:
-        for g in it.lane_groups:
-            index[(it.id, g.name)] = k
-            k += 1
+    index = _group_index(plan)
     pair_groups: dict[tuple[str, str], list[tuple[int, float]]] = {}
     for tid, groups in signals.groups.items():
         if tid not in plan.ids:
