@@ -13,15 +13,6 @@ namespace smartcore::bind {
 
 namespace {
 
-// A 1-D numpy array that takes ownership of a vector's buffer (no copy). Call with the GIL held.
-template <class T>
-py::array_t<T> adopt_vector(std::vector<T>&& v) {
-    auto* owned = new std::vector<T>(std::move(v));
-    py::capsule free_when_done(owned, [](void* p) { delete static_cast<std::vector<T>*>(p); });
-    return py::array_t<T>({static_cast<py::ssize_t>(owned->size())}, {sizeof(T)}, owned->data(),
-                          free_when_done);
-}
-
 LinkPerformanceView vdf_view(int kind, const carray<double>& t0, const carray<double>& cap,
                              const carray<double>& alpha, const carray<double>& beta) {
     if (kind != static_cast<int>(VdfKind::kBpr) && kind != static_cast<int>(VdfKind::kConical))
@@ -168,11 +159,11 @@ py::dict assign_py(const carray<index_t>& fs_first, const carray<index_t>& fs_li
     py::array_t<double> class_flow({K, m});
     for (py::ssize_t k = 0; k < K; ++k)
         std::copy(res.class_flow[k].begin(), res.class_flow[k].end(), class_flow.mutable_data(k, 0));
-    out["link_flow"] = adopt_vector(std::move(res.link_flow));
+    out["link_flow"] = adopt(std::move(res.link_flow));
     out["class_flow"] = class_flow;
-    out["link_time"] = adopt_vector(std::move(res.link_time));
-    out["gap_history"] = adopt_vector(std::move(res.gap_history));
-    out["iteration_seconds"] = adopt_vector(std::move(res.iteration_seconds));
+    out["link_time"] = adopt(std::move(res.link_time));
+    out["gap_history"] = adopt(std::move(res.gap_history));
+    out["iteration_seconds"] = adopt(std::move(res.iteration_seconds));
     out["relative_gap"] = res.relative_gap;
     out["total_cost"] = res.total_cost;
     out["shortest_path_cost"] = res.shortest_path_cost;
@@ -182,10 +173,10 @@ py::dict assign_py(const carray<index_t>& fs_first, const carray<index_t>& fs_li
     out["iterations"] = res.iterations;
     out["converged"] = res.converged;
     out["stop_reason"] = res.stop_reason;
-    out["unreachable_pairs"] = adopt_vector(std::move(res.unreachable_pairs));
-    out["unreachable_demand"] = adopt_vector(std::move(res.unreachable_demand));
-    out["assigned_demand"] = adopt_vector(std::move(res.assigned_demand));
-    out["intrazonal_demand"] = adopt_vector(std::move(res.intrazonal_demand));
+    out["unreachable_pairs"] = adopt(std::move(res.unreachable_pairs));
+    out["unreachable_demand"] = adopt(std::move(res.unreachable_demand));
+    out["assigned_demand"] = adopt(std::move(res.assigned_demand));
+    out["intrazonal_demand"] = adopt(std::move(res.intrazonal_demand));
     out["bushes"] = res.bushes ? py::cast(std::const_pointer_cast<BushSolution>(res.bushes)) : py::none();
     return out;
 }
@@ -286,14 +277,14 @@ py::list bush_path_flows_py(const std::shared_ptr<BushSolution>& sol, int cls, i
         paths = bush_path_flows(*sol, cls, origin, destination, max_paths, min_flow);
     }
     py::list out;
-    for (PathFlow& p : paths) out.append(py::make_tuple(adopt_vector(std::move(p.links)), p.flow));
+    for (PathFlow& p : paths) out.append(py::make_tuple(adopt(std::move(p.links)), p.flow));
     return out;
 }
 
 py::array_t<double> bush_origin_flows_py(const std::shared_ptr<BushSolution>& sol, int cls, index_t origin) {
     std::vector<double> out(static_cast<std::size_t>(sol->num_links), 0.0);
     bush_origin_flows(*sol, cls, origin, out);
-    return adopt_vector(std::move(out));
+    return adopt(std::move(out));
 }
 
 }  // namespace

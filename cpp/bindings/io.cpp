@@ -6,15 +6,6 @@ namespace smartcore::bind {
 
 namespace {
 
-// Hand a vector's buffer to numpy without copying: the vector moves into a capsule that numpy
-// keeps as the array's base and frees with it.
-template <class T>
-py::array_t<T> to_numpy(std::vector<T>&& v, std::vector<py::ssize_t> shape) {
-    auto* owned = new std::vector<T>(std::move(v));
-    py::capsule base(owned, [](void* p) { delete static_cast<std::vector<T>*>(p); });
-    return py::array_t<T>(shape, owned->data(), base);
-}
-
 py::object error_tuple(const ScanError& e) {
     if (e.kind == ScanError::None) return py::none();
     return py::make_tuple(static_cast<int>(e.kind), e.line, e.column, py::bytes(e.token));
@@ -31,8 +22,8 @@ py::tuple scan_numeric_table_py(std::string_view text, std::int64_t first_line, 
     }
     const auto rows = static_cast<py::ssize_t>(t.row_line.size());
     auto err = error_tuple(t.error);
-    return py::make_tuple(to_numpy(std::move(t.values), {rows, static_cast<py::ssize_t>(ncols)}),
-                          to_numpy(std::move(t.row_line), {rows}), err);
+    return py::make_tuple(adopt(std::move(t.values), {rows, static_cast<py::ssize_t>(ncols)}),
+                          adopt(std::move(t.row_line), {rows}), err);
 }
 
 py::tuple scan_tntp_trips_py(std::string_view text, std::int64_t first_line, char comment) {
@@ -44,10 +35,10 @@ py::tuple scan_tntp_trips_py(std::string_view text, std::int64_t first_line, cha
     const auto n = static_cast<py::ssize_t>(t.line.size());
     auto err = error_tuple(t.error);
     const auto b = static_cast<py::ssize_t>(t.block_line.size());
-    return py::make_tuple(to_numpy(std::move(t.origin), {n}), to_numpy(std::move(t.destination), {n}),
-                          to_numpy(std::move(t.value), {n}), to_numpy(std::move(t.line), {n}),
-                          to_numpy(std::move(t.block_origin), {b}),
-                          to_numpy(std::move(t.block_line), {b}), err);
+    return py::make_tuple(adopt(std::move(t.origin), {n}), adopt(std::move(t.destination), {n}),
+                          adopt(std::move(t.value), {n}), adopt(std::move(t.line), {n}),
+                          adopt(std::move(t.block_origin), {b}),
+                          adopt(std::move(t.block_line), {b}), err);
 }
 
 }  // namespace

@@ -11,6 +11,7 @@
 #include <pybind11/stl.h>
 
 #include <string>
+#include <vector>
 
 #include "smartcore/common.hpp"
 
@@ -22,6 +23,17 @@ namespace smartcore::bind {
 // wrong dtype is an error here, not a silent copy (the Python layer converts explicitly).
 template <class T>
 using carray = py::array_t<T, py::array::c_style>;
+
+// A numpy array that takes ownership of a vector's buffer (no copy), 1-D or of the given shape
+// (whose product must be v.size()); a capsule keeps the vector as the array's base and frees it
+// with the array. Call with the GIL held.
+template <class T>
+py::array_t<T> adopt(std::vector<T>&& v, std::vector<py::ssize_t> shape = {}) {
+    auto* owned = new std::vector<T>(std::move(v));
+    py::capsule base(owned, [](void* p) { delete static_cast<std::vector<T>*>(p); });
+    if (shape.empty()) shape.push_back(static_cast<py::ssize_t>(owned->size()));
+    return py::array_t<T>(shape, owned->data(), base);
+}
 
 [[noreturn]] inline void raise_input(const std::string& field, const std::string& msg) {
     throw InputError(field, -1, field + ": " + msg);

@@ -27,15 +27,6 @@ ProgressFn interrupt_check() {
     };
 }
 
-// A numpy array that takes ownership of a vector's buffer (no copy). Call with the GIL held.
-template <class T>
-py::array_t<T> adopt(std::vector<T>&& v) {
-    auto* owned = new std::vector<T>(std::move(v));
-    py::capsule free_when_done(owned, [](void* p) { delete static_cast<std::vector<T>*>(p); });
-    return py::array_t<T>({static_cast<py::ssize_t>(owned->size())}, {sizeof(T)}, owned->data(),
-                          free_when_done);
-}
-
 StarView star(const carray<index_t>& first, const carray<index_t>& link, const carray<index_t>& head) {
     auto f = view(first, "fs_first");
     if (f.size() < 1) raise_input("fs_first", "must have num_nodes + 1 entries");
@@ -47,94 +38,131 @@ Span<const index_t> optional_ids(const std::optional<carray<index_t>>& a, const 
     return view(*a, field);
 }
 
-// The routing index with its workspace pool. Immutable graph + thread-safe pool, so one Python
-// object can serve concurrent calls from several Python threads.
-struct PyRoutingGraph {
-    std::shared_ptr<const RoutingGraph> graph;
-    std::shared_ptr<DijkstraPool> pool = std::make_shared<DijkstraPool>();
+// Runs f() with the GIL released and returns its result. Every binding checks and converts its
+// arguments and allocates its outputs first, with the GIL held; f then reads only buffers the
+// arguments keep alive, immutable indices and its own workspaces, and writes only fresh outputs.
+template <class F>
+auto without_gil(F&& f) {
+    py::gil_scoped_release release;
+    return f();
+}
+
+// A routing index (RoutingGraph, Hierarchy or TurnGraph) with its workspace pool. Immutable index
+// + thread-safe pool, so one Python object can serve concurrent calls from several Python threads.
+template <class I, class Pool>
+struct PyIndex {
+    using Index = I;
+    std::shared_ptr<const Index> index;
+    std::shared_ptr<Pool> pool = std::make_shared<Pool>();
 };
+using PyRoutingGraph = PyIndex<RoutingGraph, DijkstraPool>;
+using PyHierarchy = PyIndex<Hierarchy, ChPool>;  // classic or customised
+using PyTurnGraph = PyIndex<TurnGraph, TurnPool>;
+
+struct PyCch {
+    std::shared_ptr<const CustomizableCH> cch;
+};
+
+// The index make() returns, built with the GIL released, with a new pool.
+template <class Py, class Make>
+Py build(Make&& make) {
+    return Py{without_gil([&] { return std::make_shared<const typename Py::Index>(make()); })};
+}
+
+// The outputs of a one-to-all tree: fresh dist and pred_link arrays of n entries, and their views.
+struct TreeArrays {
+    carray<double> dist;
+    carray<index_t> pred;
+    Span<double> d;
+    Span<index_t> p;
+    explicit TreeArrays(index_t n)
+        : dist(n), pred(n), d(view_mut(dist, "dist")), p(view_mut(pred, "pred_link")) {}
+};
+
+// ------------------------------------------------------------------------------------------------
+// Methods shared by the index types.
+
+// RoutingGraph and TurnGraph: same topology, new link weights.
+template <class Py>
+Py with_weight(const Py& self, const carray<double>& weight) {
+    auto w = view(weight, "weight");
+    return build<Py>([&] { return self.index->with_weight(w); });
+}
+
+// RoutingGraph and TurnGraph: one tree, with a workspace from the pool.
+template <class Py>
+py::tuple tree(const Py& self, index_t origin, const std::optional<carray<index_t>>& targets, double radius) {
+    const auto& g = *self.index;
+    auto t = optional_ids(targets, "targets");
+    TreeArrays out(g.num_nodes());
+    without_gil([&] {
+        auto q = self.pool->get(g.num_nodes());
+        shortest_path_tree(g, *q, origin, t, radius, out.d, out.p);
+    });
+    return py::make_tuple(out.dist, out.pred);
+}
+
+template <class Py>
+py::array_t<double> matrix(const Py& self, const carray<index_t>& origins, const carray<index_t>& targets,
+                           int threads) {
+    auto o = view(origins, "origins");
+    auto t = view(targets, "targets");
+    py::array_t<double> out({static_cast<py::ssize_t>(o.size()), static_cast<py::ssize_t>(t.size())});
+    Span<double> flat(out.mutable_data(), o.size() * t.size());
+    without_gil([&] { distance_matrix(*self.index, o, t, flat, threads, interrupt_check(), self.pool.get()); });
+    return out;
+}
+
+template <class Py>
+py::tuple paths(const Py& self, const carray<index_t>& origins, const carray<index_t>& dests, int threads) {
+    auto o = view(origins, "origins");
+    auto d = view(dests, "destinations");
+    // Output sizes are known only after the searches, so the kernel fills C++ vectors and the
+    // numpy arrays adopt them (no copy) once the GIL is back.
+    PathBatch batch = without_gil(
+        [&] { return shortest_paths(*self.index, o, d, threads, interrupt_check(), self.pool.get()); });
+    return py::make_tuple(adopt(std::move(batch.cost)), adopt(std::move(batch.offsets)),
+                          adopt(std::move(batch.links)));
+}
+
+// RoutingGraph and Hierarchy.
+template <class Py>
+py::array_t<double> costs(const Py& self, const carray<index_t>& origins, const carray<index_t>& dests,
+                          int threads) {
+    auto o = view(origins, "origins");
+    auto d = view(dests, "destinations");
+    py::array_t<double> out(static_cast<py::ssize_t>(o.size()));
+    Span<double> flat(out.mutable_data(), o.size());
+    without_gil([&] { shortest_path_costs(*self.index, o, d, flat, threads, interrupt_check(), self.pool.get()); });
+    return out;
+}
+
+// distance_matrix and shortest_paths, which every index type has.
+template <class Py>
+py::class_<Py>& def_batches(py::class_<Py>& cls, const char* matrix_doc) {
+    return cls
+        .def("distance_matrix", &matrix<Py>, py::arg("origins"), py::arg("targets"), py::arg("threads") = 0,
+             matrix_doc)
+        .def("shortest_paths", &paths<Py>, py::arg("origins"), py::arg("destinations"), py::arg("threads") = 0,
+             "(cost[q] float64, offsets[q+1] int64, links int32).");
+}
+
+template <class Py>
+py::class_<Py>& def_costs(py::class_<Py>& cls) {
+    return cls.def("shortest_path_costs", &costs<Py>, py::arg("origins"), py::arg("destinations"),
+                   py::arg("threads") = 0, "cost[q] float64, without paths.");
+}
+
+// ------------------------------------------------------------------------------------------------
+// Constructors and functions of one index type.
 
 PyRoutingGraph make_graph(const carray<index_t>& first, const carray<index_t>& link,
                           const carray<index_t>& head, const carray<double>& weight,
                           index_t first_thru_node, bool reorder) {
     const StarView fs = star(first, link, head);
     auto w = view(weight, "weight");
-    PyRoutingGraph out;
-    {
-        // Reads the caller's arrays (kept alive by the arguments) and builds a new graph.
-        py::gil_scoped_release release;
-        out.graph = std::make_shared<const RoutingGraph>(
-            fs, w, first_thru_node, reorder ? RoutingGraph::Order::kLocality : RoutingGraph::Order::kInput);
-    }
-    return out;
-}
-
-PyRoutingGraph with_weight(const PyRoutingGraph& self, const carray<double>& weight) {
-    auto w = view(weight, "weight");
-    PyRoutingGraph out;
-    {
-        py::gil_scoped_release release;
-        out.graph = std::make_shared<const RoutingGraph>(self.graph->with_weight(w));
-    }
-    return out;
-}
-
-py::tuple graph_tree(const PyRoutingGraph& self, index_t origin, const std::optional<carray<index_t>>& targets,
-                     double radius) {
-    const RoutingGraph& g = *self.graph;
-    auto t = optional_ids(targets, "targets");
-    carray<double> dist(g.num_nodes());
-    carray<index_t> pred(g.num_nodes());
-    auto d = view_mut(dist, "dist");
-    auto p = view_mut(pred, "pred_link");
-    {
-        // The graph is immutable and the workspace is ours alone; outputs are fresh arrays.
-        py::gil_scoped_release release;
-        auto q = self.pool->get(g.num_nodes());
-        shortest_path_tree(g, *q, origin, t, radius, d, p);
-    }
-    return py::make_tuple(dist, pred);
-}
-
-py::array_t<double> graph_matrix(const PyRoutingGraph& self, const carray<index_t>& origins,
-                                 const carray<index_t>& targets, int threads) {
-    auto o = view(origins, "origins");
-    auto t = view(targets, "targets");
-    py::array_t<double> out({static_cast<py::ssize_t>(o.size()), static_cast<py::ssize_t>(t.size())});
-    Span<double> flat(out.mutable_data(), o.size() * t.size());
-    {
-        py::gil_scoped_release release;
-        distance_matrix(*self.graph, o, t, flat, threads, interrupt_check(), self.pool.get());
-    }
-    return out;
-}
-
-py::tuple graph_paths(const PyRoutingGraph& self, const carray<index_t>& origins,
-                      const carray<index_t>& dests, int threads) {
-    auto o = view(origins, "origins");
-    auto d = view(dests, "destinations");
-    PathBatch batch;
-    {
-        // Output sizes are known only after the searches, so the kernel fills C++ vectors and the
-        // numpy arrays adopt them (no copy) once the GIL is back.
-        py::gil_scoped_release release;
-        batch = shortest_paths(*self.graph, o, d, threads, interrupt_check(), self.pool.get());
-    }
-    return py::make_tuple(adopt(std::move(batch.cost)), adopt(std::move(batch.offsets)),
-                          adopt(std::move(batch.links)));
-}
-
-py::array_t<double> graph_costs(const PyRoutingGraph& self, const carray<index_t>& origins,
-                                const carray<index_t>& dests, int threads) {
-    auto o = view(origins, "origins");
-    auto d = view(dests, "destinations");
-    py::array_t<double> out(static_cast<py::ssize_t>(o.size()));
-    Span<double> flat(out.mutable_data(), o.size());
-    {
-        py::gil_scoped_release release;
-        shortest_path_costs(*self.graph, o, d, flat, threads, interrupt_check(), self.pool.get());
-    }
-    return out;
+    const auto order = reorder ? RoutingGraph::Order::kLocality : RoutingGraph::Order::kInput;
+    return build<PyRoutingGraph>([&] { return RoutingGraph(fs, w, first_thru_node, order); });
 }
 
 py::tuple view_tree(const carray<index_t>& first, const carray<index_t>& link, const carray<index_t>& head,
@@ -143,18 +171,13 @@ py::tuple view_tree(const carray<index_t>& first, const carray<index_t>& link, c
     const StarView fs = star(first, link, head);
     auto w = view(weight, "weight");
     auto t = optional_ids(targets, "targets");
-    const index_t n = fs.num_nodes();
-    carray<double> dist(n);
-    carray<index_t> pred(n);
-    auto d = view_mut(dist, "dist");
-    auto p = view_mut(pred, "pred_link");
-    {
-        py::gil_scoped_release release;
+    TreeArrays out(fs.num_nodes());
+    without_gil([&] {
         const LinkWeightView g(fs, w, first_thru_node);
-        DijkstraQuery q(n);
-        shortest_path_tree(g, q, origin, t, radius, d, p);
-    }
-    return py::make_tuple(dist, pred);
+        DijkstraQuery q(fs.num_nodes());
+        shortest_path_tree(g, q, origin, t, radius, out.d, out.p);
+    });
+    return py::make_tuple(out.dist, out.pred);
 }
 
 py::tuple reference_tree(const carray<index_t>& first, const carray<index_t>& link,
@@ -162,27 +185,21 @@ py::tuple reference_tree(const carray<index_t>& first, const carray<index_t>& li
                          index_t first_thru_node, index_t origin) {
     const StarView fs = star(first, link, head);
     auto w = view(weight, "weight");
-    const index_t n = fs.num_nodes();
-    carray<double> dist(n);
-    carray<index_t> pred(n);
-    auto d = view_mut(dist, "dist");
-    auto p = view_mut(pred, "pred_link");
-    {
-        py::gil_scoped_release release;
-        reference_dijkstra(fs, w, first_thru_node, origin, d, p);
-    }
-    return py::make_tuple(dist, pred);
+    TreeArrays out(fs.num_nodes());
+    without_gil([&] { reference_dijkstra(fs, w, first_thru_node, origin, out.d, out.p); });
+    return py::make_tuple(out.dist, out.pred);
 }
 
-// A searchable hierarchy (classic or customised) with its workspace pool; immutable + thread-safe.
-struct PyHierarchy {
-    std::shared_ptr<const Hierarchy> h;
-    std::shared_ptr<ChPool> pool = std::make_shared<ChPool>();
-};
-
-struct PyCch {
-    std::shared_ptr<const CustomizableCH> cch;
-};
+// Optional planar node coordinates: both or neither (empty spans), one value per node. With
+// `used` false (a classic CH in greedy order) giving them is an error.
+void coordinates(const std::optional<carray<double>>& node_x, const std::optional<carray<double>>& node_y,
+                 index_t num_nodes, bool used, Span<const double>& x, Span<const double>& y) {
+    if (node_x.has_value() != node_y.has_value()) raise_input("node_x", "give both node_x and node_y, or neither");
+    if (node_x && !used) raise_input("node_x", "coordinates are used by order='dissection' only");
+    if (!node_x) return;
+    x = view(*node_x, "node_x", static_cast<py::ssize_t>(num_nodes));
+    y = view(*node_y, "node_y", static_cast<py::ssize_t>(num_nodes));
+}
 
 PyHierarchy build_ch(const carray<index_t>& first, const carray<index_t>& link, const carray<index_t>& head,
                      const carray<double>& weight, index_t first_thru_node,
@@ -202,110 +219,34 @@ PyHierarchy build_ch(const carray<index_t>& first, const carray<index_t>& link, 
     } else {
         raise_input("order", "must be 'greedy' or 'dissection', got '" + order + "'");
     }
-    if (node_x.has_value() != node_y.has_value()) raise_input("node_x", "give both node_x and node_y, or neither");
-    if (node_x && opt.order != ChOrder::kDissection)
-        raise_input("node_x", "coordinates are used by order='dissection' only");
-    if (node_x) {
-        opt.node_x = view(*node_x, "node_x", static_cast<py::ssize_t>(fs.num_nodes()));
-        opt.node_y = view(*node_y, "node_y", static_cast<py::ssize_t>(fs.num_nodes()));
-    }
-    PyHierarchy out;
-    {
-        py::gil_scoped_release release;  // the kernel reads only the numpy buffers kept alive above
-        out.h = std::make_shared<const Hierarchy>(
-            build_contraction_hierarchy(fs, w, first_thru_node, opt, interrupt_check()));
-    }
-    return out;
+    coordinates(node_x, node_y, fs.num_nodes(), opt.order == ChOrder::kDissection, opt.node_x, opt.node_y);
+    return build<PyHierarchy>(
+        [&] { return build_contraction_hierarchy(fs, w, first_thru_node, opt, interrupt_check()); });
 }
 
 PyCch build_cch(const carray<index_t>& first, const carray<index_t>& link, const carray<index_t>& head,
                 index_t first_thru_node, const std::optional<carray<double>>& node_x,
                 const std::optional<carray<double>>& node_y) {
     const StarView fs = star(first, link, head);
-    if (node_x.has_value() != node_y.has_value()) raise_input("node_x", "give both node_x and node_y, or neither");
     Span<const double> x, y;
-    if (node_x) {
-        x = view(*node_x, "node_x", static_cast<py::ssize_t>(fs.num_nodes()));
-        y = view(*node_y, "node_y", static_cast<py::ssize_t>(fs.num_nodes()));
-    }
-    PyCch out;
-    {
-        py::gil_scoped_release release;
-        out.cch = std::make_shared<const CustomizableCH>(fs, first_thru_node, x, y, interrupt_check());
-    }
-    return out;
+    coordinates(node_x, node_y, fs.num_nodes(), true, x, y);
+    return PyCch{without_gil(
+        [&] { return std::make_shared<const CustomizableCH>(fs, first_thru_node, x, y, interrupt_check()); })};
 }
 
 PyHierarchy customize(const PyCch& self, const carray<double>& weight) {
     auto w = view(weight, "weight");
-    PyHierarchy out;
-    {
-        py::gil_scoped_release release;
-        out.h = std::make_shared<const Hierarchy>(self.cch->customize(w));
-    }
-    return out;
-}
-
-py::array_t<double> hierarchy_matrix(const PyHierarchy& self, const carray<index_t>& origins,
-                                     const carray<index_t>& targets, int threads) {
-    auto o = view(origins, "origins");
-    auto t = view(targets, "targets");
-    py::array_t<double> out({static_cast<py::ssize_t>(o.size()), static_cast<py::ssize_t>(t.size())});
-    Span<double> flat(out.mutable_data(), o.size() * t.size());
-    {
-        py::gil_scoped_release release;
-        distance_matrix(*self.h, o, t, flat, threads, interrupt_check(), self.pool.get());
-    }
-    return out;
-}
-
-py::tuple hierarchy_paths(const PyHierarchy& self, const carray<index_t>& origins,
-                          const carray<index_t>& dests, int threads) {
-    auto o = view(origins, "origins");
-    auto d = view(dests, "destinations");
-    PathBatch batch;
-    {
-        py::gil_scoped_release release;
-        batch = shortest_paths(*self.h, o, d, threads, interrupt_check(), self.pool.get());
-    }
-    return py::make_tuple(adopt(std::move(batch.cost)), adopt(std::move(batch.offsets)),
-                          adopt(std::move(batch.links)));
+    return build<PyHierarchy>([&] { return self.cch->customize(w); });
 }
 
 py::tuple hierarchy_tree(const PyHierarchy& self, index_t origin, const PyRoutingGraph& graph) {
-    const index_t n = self.h->num_network_nodes();
-    carray<double> dist(n);
-    carray<index_t> pred(n);
-    auto d = view_mut(dist, "dist");
-    auto p = view_mut(pred, "pred_link");
-    bool ok = false;
-    {
-        // Immutable hierarchy and graph, our own workspace, fresh outputs.
-        py::gil_scoped_release release;
-        auto q = self.pool->get(self.h->topo->num_ranks());
-        ok = phast_tree(*self.h, *q, origin, *graph.graph, d, p);
-    }
-    return py::make_tuple(dist, pred, ok);
+    TreeArrays out(self.index->num_network_nodes());
+    const bool ok = without_gil([&] {
+        auto q = self.pool->get(self.index->topo->num_ranks());
+        return phast_tree(*self.index, *q, origin, *graph.index, out.d, out.p);
+    });
+    return py::make_tuple(out.dist, out.pred, ok);
 }
-
-py::array_t<double> hierarchy_costs(const PyHierarchy& self, const carray<index_t>& origins,
-                                    const carray<index_t>& dests, int threads) {
-    auto o = view(origins, "origins");
-    auto d = view(dests, "destinations");
-    py::array_t<double> out(static_cast<py::ssize_t>(o.size()));
-    Span<double> flat(out.mutable_data(), o.size());
-    {
-        py::gil_scoped_release release;
-        shortest_path_costs(*self.h, o, d, flat, threads, interrupt_check(), self.pool.get());
-    }
-    return out;
-}
-
-// Edge-based routing index (turn penalties and bans) with its workspace pool.
-struct PyTurnGraph {
-    std::shared_ptr<const TurnGraph> graph;
-    std::shared_ptr<TurnPool> pool = std::make_shared<TurnPool>();
-};
 
 PyTurnGraph make_turn_graph(const carray<index_t>& first, const carray<index_t>& link,
                             const carray<index_t>& head, const carray<double>& weight,
@@ -316,82 +257,36 @@ PyTurnGraph make_turn_graph(const carray<index_t>& first, const carray<index_t>&
     auto tf = view(turn_from, "turns");
     auto tt = view(turn_to, "turns");
     auto tp = view(turn_penalty, "turns");
-    PyTurnGraph out;
-    {
-        py::gil_scoped_release release;
-        out.graph = std::make_shared<const TurnGraph>(fs, w, first_thru_node, tf, tt, tp);
-    }
-    return out;
-}
-
-PyTurnGraph turn_with_weight(const PyTurnGraph& self, const carray<double>& weight) {
-    auto w = view(weight, "weight");
-    PyTurnGraph out;
-    {
-        py::gil_scoped_release release;
-        out.graph = std::make_shared<const TurnGraph>(self.graph->with_weight(w));
-    }
-    return out;
-}
-
-py::tuple turn_tree(const PyTurnGraph& self, index_t origin, const std::optional<carray<index_t>>& targets,
-                    double radius) {
-    const TurnGraph& g = *self.graph;
-    auto t = optional_ids(targets, "targets");
-    carray<double> dist(g.num_nodes());
-    carray<index_t> pred(g.num_nodes());
-    auto d = view_mut(dist, "dist");
-    auto p = view_mut(pred, "pred_link");
-    {
-        py::gil_scoped_release release;
-        auto q = self.pool->get(g.num_nodes());
-        shortest_path_tree(g, *q, origin, t, radius, d, p);
-    }
-    return py::make_tuple(dist, pred);
-}
-
-py::array_t<double> turn_matrix(const PyTurnGraph& self, const carray<index_t>& origins,
-                                const carray<index_t>& targets, int threads) {
-    auto o = view(origins, "origins");
-    auto t = view(targets, "targets");
-    py::array_t<double> out({static_cast<py::ssize_t>(o.size()), static_cast<py::ssize_t>(t.size())});
-    Span<double> flat(out.mutable_data(), o.size() * t.size());
-    {
-        py::gil_scoped_release release;
-        distance_matrix(*self.graph, o, t, flat, threads, interrupt_check(), self.pool.get());
-    }
-    return out;
-}
-
-py::tuple turn_paths(const PyTurnGraph& self, const carray<index_t>& origins, const carray<index_t>& dests,
-                     int threads) {
-    auto o = view(origins, "origins");
-    auto d = view(dests, "destinations");
-    PathBatch batch;
-    {
-        py::gil_scoped_release release;
-        batch = shortest_paths(*self.graph, o, d, threads, interrupt_check(), self.pool.get());
-    }
-    return py::make_tuple(adopt(std::move(batch.cost)), adopt(std::move(batch.offsets)),
-                          adopt(std::move(batch.links)));
+    return build<PyTurnGraph>([&] { return TurnGraph(fs, w, first_thru_node, tf, tt, tp); });
 }
 
 }  // namespace
 
 void register_routing(py::module_& m) {
-    py::class_<PyHierarchy>(m, "Hierarchy",
-                            "Searchable contraction hierarchy for one weight (see smartcore/ch.hpp).")
-        .def_property_readonly("num_nodes", [](const PyHierarchy& s) { return s.h->num_network_nodes(); })
-        .def_property_readonly("num_edges", [](const PyHierarchy& s) { return s.h->topo->num_edges(); })
-        .def("distance_matrix", &hierarchy_matrix, py::arg("origins"), py::arg("targets"),
-             py::arg("threads") = 0, "float64[len(origins), len(targets)] by the bucket method.")
-        .def("shortest_paths", &hierarchy_paths, py::arg("origins"), py::arg("destinations"),
-             py::arg("threads") = 0, "(cost[q] float64, offsets[q+1] int64, links int32).")
-        .def("shortest_path_costs", &hierarchy_costs, py::arg("origins"), py::arg("destinations"),
-             py::arg("threads") = 0, "cost[q] float64, without paths.")
+    // First: Hierarchy.tree takes a RoutingGraph, which its signature then names.
+    py::class_<PyRoutingGraph> graph(m, "RoutingGraph",
+                                     "Immutable routing index for one weight (see smartcore/routing.hpp).");
+    graph
+        .def(py::init(&make_graph), py::arg("fs_first"), py::arg("fs_link"), py::arg("fs_head"),
+             py::arg("weight"), py::arg("first_thru_node"), py::arg("reorder") = true)
+        .def("with_weight", &with_weight<PyRoutingGraph>, py::arg("weight"),
+             "Same topology and node order, new link weights.")
+        .def_property_readonly("num_nodes", [](const PyRoutingGraph& s) { return s.index->num_nodes(); })
+        .def_property_readonly("num_links", [](const PyRoutingGraph& s) { return s.index->num_links(); })
+        .def_property_readonly("first_thru_node",
+                               [](const PyRoutingGraph& s) { return s.index->first_thru_node(); })
+        .def("tree", &tree<PyRoutingGraph>, py::arg("origin"), py::arg("targets") = py::none(),
+             py::arg("radius") = kInf, "(dist[n] float64, pred_link[n] int32); unsettled: inf, -1.");
+    def_costs(def_batches(graph, "float64[len(origins), len(targets)]; one Dijkstra per origin."));
+    py::class_<PyHierarchy> hierarchy(m, "Hierarchy",
+                                      "Searchable contraction hierarchy for one weight (see smartcore/ch.hpp).");
+    hierarchy
+        .def_property_readonly("num_nodes", [](const PyHierarchy& s) { return s.index->num_network_nodes(); })
+        .def_property_readonly("num_edges", [](const PyHierarchy& s) { return s.index->topo->num_edges(); })
         .def("tree", &hierarchy_tree, py::arg("origin"), py::arg("graph"),
              "One-to-all by PHAST, predecessors from `graph` (the RoutingGraph of the same network "
              "and weight): (dist[n], pred_link[n], ok); ok False: use Dijkstra.");
+    def_costs(def_batches(hierarchy, "float64[len(origins), len(targets)] by the bucket method."));
     py::class_<PyCch>(m, "CustomizableCH", "Metric-independent contraction hierarchy.")
         .def(py::init(&build_cch), py::arg("fs_first"), py::arg("fs_link"), py::arg("fs_head"),
              py::arg("first_thru_node"), py::arg("node_x") = py::none(), py::arg("node_y") = py::none(),
@@ -405,38 +300,18 @@ void register_routing(py::module_& m) {
           py::arg("node_y") = py::none(),
           "Classic (weight-dependent) contraction hierarchy. order: 'greedy' (priority-driven) or "
           "'dissection' (nested dissection, with geometric cuts from node_x/node_y if given).");
-    py::class_<PyRoutingGraph>(m, "RoutingGraph",
-                               "Immutable routing index for one weight (see smartcore/routing.hpp).")
-        .def(py::init(&make_graph), py::arg("fs_first"), py::arg("fs_link"), py::arg("fs_head"),
-             py::arg("weight"), py::arg("first_thru_node"), py::arg("reorder") = true)
-        .def("with_weight", &with_weight, py::arg("weight"),
-             "Same topology and node order, new link weights.")
-        .def_property_readonly("num_nodes", [](const PyRoutingGraph& s) { return s.graph->num_nodes(); })
-        .def_property_readonly("num_links", [](const PyRoutingGraph& s) { return s.graph->num_links(); })
-        .def_property_readonly("first_thru_node",
-                               [](const PyRoutingGraph& s) { return s.graph->first_thru_node(); })
-        .def("tree", &graph_tree, py::arg("origin"), py::arg("targets") = py::none(),
-             py::arg("radius") = kInf, "(dist[n] float64, pred_link[n] int32); unsettled: inf, -1.")
-        .def("distance_matrix", &graph_matrix, py::arg("origins"), py::arg("targets"),
-             py::arg("threads") = 0, "float64[len(origins), len(targets)]; one Dijkstra per origin.")
-        .def("shortest_paths", &graph_paths, py::arg("origins"), py::arg("destinations"),
-             py::arg("threads") = 0, "(cost[q] float64, offsets[q+1] int64, links int32).")
-        .def("shortest_path_costs", &graph_costs, py::arg("origins"), py::arg("destinations"),
-             py::arg("threads") = 0, "cost[q] float64, without paths.");
-    py::class_<PyTurnGraph>(m, "TurnGraph",
-                            "Edge-based routing index with turn penalties and bans (smartcore/routing.hpp).")
+    py::class_<PyTurnGraph> turns(m, "TurnGraph",
+                                  "Edge-based routing index with turn penalties and bans (smartcore/routing.hpp).");
+    turns
         .def(py::init(&make_turn_graph), py::arg("fs_first"), py::arg("fs_link"), py::arg("fs_head"),
              py::arg("weight"), py::arg("first_thru_node"), py::arg("turn_from"), py::arg("turn_to"),
              py::arg("turn_penalty"))
-        .def("with_weight", &turn_with_weight, py::arg("weight"), "Same topology and turns, new weights.")
-        .def_property_readonly("num_nodes", [](const PyTurnGraph& s) { return s.graph->num_nodes(); })
-        .def_property_readonly("num_turns", [](const PyTurnGraph& s) { return s.graph->num_turns(); })
-        .def("tree", &turn_tree, py::arg("origin"), py::arg("targets") = py::none(),
-             py::arg("radius") = kInf, "(dist[n] float64, last_link[n] int32); unsettled: inf, -1.")
-        .def("distance_matrix", &turn_matrix, py::arg("origins"), py::arg("targets"),
-             py::arg("threads") = 0, "float64[len(origins), len(targets)].")
-        .def("shortest_paths", &turn_paths, py::arg("origins"), py::arg("destinations"),
-             py::arg("threads") = 0, "(cost[q] float64, offsets[q+1] int64, links int32).");
+        .def("with_weight", &with_weight<PyTurnGraph>, py::arg("weight"), "Same topology and turns, new weights.")
+        .def_property_readonly("num_nodes", [](const PyTurnGraph& s) { return s.index->num_nodes(); })
+        .def_property_readonly("num_turns", [](const PyTurnGraph& s) { return s.index->num_turns(); })
+        .def("tree", &tree<PyTurnGraph>, py::arg("origin"), py::arg("targets") = py::none(),
+             py::arg("radius") = kInf, "(dist[n] float64, last_link[n] int32); unsettled: inf, -1.");
+    def_batches(turns, "float64[len(origins), len(targets)].");
     m.def("tree", &view_tree, py::arg("fs_first"), py::arg("fs_link"), py::arg("fs_head"),
           py::arg("weight"), py::arg("first_thru_node"), py::arg("origin"),
           py::arg("targets") = py::none(), py::arg("radius") = kInf,

@@ -1198,27 +1198,23 @@ void distance_matrix(const Hierarchy& h, Span<const index_t> origins, Span<const
         throw InputError("out", -1, "out: expected length " + std::to_string(no * nt));
     if (no == 0 || nt == 0) return;
     const std::int64_t total = static_cast<std::int64_t>(no + nt);
-    ChPool local_pool;
-    ChPool& p = pool ? *pool : local_pool;
     const index_t ranks = t.num_ranks();
+    // Workers of the targets' phase and of the origins' phase; worker k of both uses workspace k.
+    const int target_threads = resolve_threads(threads, static_cast<std::int64_t>(nt));
+    const int nthreads = resolve_threads(threads, static_cast<std::int64_t>(no));
+    WorkerSpaces<ChPool> ws(pool, std::max(target_threads, nthreads), ranks);
 
     // Phase 1: one backward upward search per target, in parallel, appended to its worker's list
     // (a vector per target: 1000 small growing vectors made the phase scale 1.3x on 2 threads).
-    OrderedConcat<std::pair<index_t, double>> spaces(nt, resolve_threads(threads, static_cast<std::int64_t>(nt)));
-    {
-        const int nthreads = resolve_threads(threads, static_cast<std::int64_t>(nt));
-        std::vector<ChPool::Handle> ws(static_cast<std::size_t>(nthreads));
-        parallel_for(static_cast<std::int64_t>(nt), nthreads,
-                     progress ? ProgressFn([&](std::int64_t d, std::int64_t) { return progress(d, total); })
-                              : ProgressFn(),
-                     [&](int worker, std::int64_t j) {
-                         auto& q = ws[static_cast<std::size_t>(worker)];
-                         if (!q) q = p.get(ranks);
-                         const std::size_t jj = static_cast<std::size_t>(j);
-                         q->upward_search(h, targets[jj], false, spaces.begin(jj, worker));
-                         spaces.end(jj);
-                     });
-    }
+    OrderedConcat<std::pair<index_t, double>> spaces(nt, target_threads);
+    parallel_for(static_cast<std::int64_t>(nt), target_threads,
+                 progress ? ProgressFn([&](std::int64_t d, std::int64_t) { return progress(d, total); })
+                          : ProgressFn(),
+                 [&](int worker, std::int64_t j) {
+                     const std::size_t jj = static_cast<std::size_t>(j);
+                     ws.get(worker).upward_search(h, targets[jj], false, spaces.begin(jj, worker));
+                     spaces.end(jj);
+                 });
     // Phase 2: buckets by node, filled in target order (deterministic). Nodes reached by at least
     // a sixteenth of the targets get dense rows, densest first, within kDenseBudget bytes: on
     // Philadelphia (1000 x 1000) 1/16 was fastest (1/4: +15%, 1/2: +55%, all sparse: +100%).
@@ -1266,8 +1262,6 @@ void distance_matrix(const Hierarchy& h, Span<const index_t> origins, Span<const
     // it reaches into its own row of the output. (Scanning the dense rows a block of targets at a
     // time for chunks of origins, to keep the blocks in cache, measured no faster: the scan is
     // bound by instructions, not memory.)
-    const int nthreads = resolve_threads(threads, static_cast<std::int64_t>(no));
-    std::vector<ChPool::Handle> ws(static_cast<std::size_t>(nthreads));
     struct Scratch {
         std::vector<std::pair<index_t, double>> space;  // the forward search space
         std::vector<const double*> cols;                // its dense rows
@@ -1280,14 +1274,13 @@ void distance_matrix(const Hierarchy& h, Span<const index_t> origins, Span<const
                  })
                           : ProgressFn(),
                  [&](int worker, std::int64_t i) {
-                     auto& q = ws[static_cast<std::size_t>(worker)];
-                     if (!q) q = p.get(ranks);
+                     ChQuery& q = ws.get(worker);
                      Scratch& sc = scratch[static_cast<std::size_t>(worker)];
                      sc.space.clear();
                      sc.cols.clear();
                      sc.cost.clear();
                      const index_t o = origins[static_cast<std::size_t>(i)];
-                     q->upward_search(h, o, true, sc.space);
+                     q.upward_search(h, o, true, sc.space);
                      for (const auto& [v, ds] : sc.space) {
                          const index_t k = dense_of[v];
                          if (k == kInvalidIndex) continue;
@@ -1325,51 +1318,51 @@ bool phast_tree(const Hierarchy& h, ChQuery& q, index_t origin, const RoutingGra
     return q.phast_tree(h, origin, graph, dist, pred_link);
 }
 
+namespace {
+
+// Pair queries answered one by one, by bidirectional searches: a query is a work item (see
+// answer_paths).
+class OneByOne {
+public:
+    OneByOne(const Hierarchy& h, Span<const index_t> origins, Span<const index_t> dests, int threads, ChPool* pool)
+        : h_(h), origins_(origins), dests_(dests), workers_(resolve_threads(threads, items())),
+          ws_(pool, workers_, h.topo->num_ranks()) {}
+
+    std::int64_t items() const { return static_cast<std::int64_t>(origins_.size()); }
+    int workers() const { return workers_; }
+
+    void operator()(int worker, std::int64_t item, Span<double> cost, OrderedConcat<index_t>* paths) {
+        const std::size_t i = static_cast<std::size_t>(item);
+        ChQuery& q = ws_.get(worker);
+        cost[i] = q.shortest_path(h_, origins_[i], dests_[i], paths ? &paths->begin(i, worker) : nullptr);
+        if (paths) paths->end(i);
+    }
+
+private:
+    const Hierarchy& h_;
+    Span<const index_t> origins_, dests_;
+    int workers_;
+    WorkerSpaces<ChPool> ws_;
+};
+
+}  // namespace
+
 PathBatch shortest_paths(const Hierarchy& h, Span<const index_t> origins, Span<const index_t> dests,
                          int threads, const ProgressFn& progress, ChPool* pool) {
     validate_hierarchy(h);
-    const index_t n = h.topo->num_network_nodes;
-    validate_pairs(origins, dests, n);
-    const std::size_t nq = origins.size();
-    PathBatch out;
-    out.cost.assign(nq, kInf);
-    out.offsets.assign(nq + 1, 0);
-    if (nq == 0) return out;
-    ChPool local_pool;
-    ChPool& p = pool ? *pool : local_pool;
-    const int nthreads = resolve_threads(threads, static_cast<std::int64_t>(nq));
-    std::vector<ChPool::Handle> ws(static_cast<std::size_t>(nthreads));
-    OrderedConcat<index_t> paths(nq, nthreads);
-    parallel_for(static_cast<std::int64_t>(nq), nthreads, progress, [&](int worker, std::int64_t qi) {
-        const std::size_t i = static_cast<std::size_t>(qi);
-        auto& q = ws[static_cast<std::size_t>(worker)];
-        if (!q) q = p.get(h.topo->num_ranks());
-        auto& buf = paths.begin(i, worker);
-        out.cost[i] = q->shortest_path(h, origins[i], dests[i], &buf);
-        paths.end(i);
-    });
-    paths.assemble(out.offsets, out.links);
-    return out;
+    validate_pairs(origins, dests, h.topo->num_network_nodes);
+    OneByOne batch(h, origins, dests, threads, pool);
+    return answer_paths(origins.size(), batch, progress);
 }
 
 void shortest_path_costs(const Hierarchy& h, Span<const index_t> origins, Span<const index_t> dests,
                          Span<double> out, int threads, const ProgressFn& progress, ChPool* pool) {
     validate_hierarchy(h);
-    const index_t n = h.topo->num_network_nodes;
-    validate_pairs(origins, dests, n);
+    validate_pairs(origins, dests, h.topo->num_network_nodes);
     const std::size_t nq = origins.size();
     if (out.size() != nq) throw InputError("out", -1, "out: expected length " + std::to_string(nq));
-    if (nq == 0) return;
-    ChPool local_pool;
-    ChPool& p = pool ? *pool : local_pool;
-    const int nthreads = resolve_threads(threads, static_cast<std::int64_t>(nq));
-    std::vector<ChPool::Handle> ws(static_cast<std::size_t>(nthreads));
-    parallel_for(static_cast<std::int64_t>(nq), nthreads, progress, [&](int worker, std::int64_t qi) {
-        const std::size_t i = static_cast<std::size_t>(qi);
-        auto& q = ws[static_cast<std::size_t>(worker)];
-        if (!q) q = p.get(h.topo->num_ranks());
-        out[i] = q->shortest_path(h, origins[i], dests[i], nullptr);
-    });
+    OneByOne batch(h, origins, dests, threads, pool);
+    answer_costs(out, batch, progress);
 }
 
 }  // namespace smartcore

@@ -60,6 +60,23 @@ void check_length(Span<T> s, std::size_t expected, const char* field) {
                                         ", got " + std::to_string(s.size()));
 }
 
+// What every graph type checks of its network (see the constructors in routing.hpp).
+void validate_network(StarView fs, Span<const double> weight, index_t first_thru_node) {
+    validate_star(fs);
+    validate_weight(weight, fs.link.size());
+    validate_first_thru_node(first_thru_node, fs.num_nodes());
+}
+
+// What every one-to-all tree checks (see shortest_path_tree in routing.hpp).
+void validate_tree(index_t num_nodes, index_t origin, Span<const index_t> targets, double radius,
+                   Span<double> dist, Span<index_t> pred_link) {
+    validate_nodes(Span<const index_t>(&origin, 1), num_nodes, "origin");
+    validate_nodes(targets, num_nodes, "targets");
+    validate_radius(radius);
+    check_length(dist, static_cast<std::size_t>(num_nodes), "dist");
+    check_length(pred_link, static_cast<std::size_t>(num_nodes), "pred_link");
+}
+
 // Breadth-first order over the undirected graph: a search touches a node's neighbours right after
 // the node, and BFS gives them nearby ids, so their labels share cache lines. Nodes below
 // first_thru_node keep their ids (the zones rule compares ids). Seeds are taken in increasing id
@@ -155,17 +172,13 @@ void validate_pairs(Span<const index_t> origins, Span<const index_t> dests, inde
 // ------------------------------------------------------------------------------------------------
 LinkWeightView::LinkWeightView(StarView forward, Span<const double> weight, index_t first_thru_node)
     : fs_(forward), weight_(weight), first_thru_node_(first_thru_node) {
-    validate_star(forward);
-    validate_weight(weight, forward.link.size());
-    validate_first_thru_node(first_thru_node, forward.num_nodes());
+    validate_network(forward, weight, first_thru_node);
 }
 
 RoutingGraph::RoutingGraph(StarView fs, Span<const double> weight, index_t first_thru_node, Order order)
     : first_thru_node_(first_thru_node) {
-    validate_star(fs);
-    validate_weight(weight, fs.link.size());
+    validate_network(fs, weight, first_thru_node);
     const index_t n = fs.num_nodes();
-    validate_first_thru_node(first_thru_node, n);
     const std::size_t m = fs.link.size();
 
     external_.resize(static_cast<std::size_t>(n));
@@ -294,11 +307,7 @@ template <class Graph>
 void tree_impl(const Graph& g, DijkstraQuery& q, index_t origin, Span<const index_t> targets,
                double radius, Span<double> dist, Span<index_t> pred_link) {
     const index_t n = g.num_nodes();
-    validate_nodes(Span<const index_t>(&origin, 1), n, "origin");
-    validate_nodes(targets, n, "targets");
-    validate_radius(radius);
-    check_length(dist, static_cast<std::size_t>(n), "dist");
-    check_length(pred_link, static_cast<std::size_t>(n), "pred_link");
+    validate_tree(n, origin, targets, radius, dist, pred_link);
     if (q.num_nodes() != n) q.resize(n);
     std::vector<index_t> internal(targets.size());
     for (std::size_t i = 0; i < targets.size(); ++i) internal[i] = g.to_internal(targets[i]);
@@ -330,9 +339,7 @@ void reference_dijkstra(StarView forward, Span<const double> weight, index_t fir
                         index_t origin, Span<double> dist, Span<index_t> pred_link) {
     const LinkWeightView g(forward, weight, first_thru_node);  // validates
     const index_t n = g.num_nodes();
-    validate_nodes(Span<const index_t>(&origin, 1), n, "origin");
-    check_length(dist, static_cast<std::size_t>(n), "dist");
-    check_length(pred_link, static_cast<std::size_t>(n), "pred_link");
+    validate_tree(n, origin, {}, kInf, dist, pred_link);
     std::fill(dist.begin(), dist.end(), kInf);
     std::fill(pred_link.begin(), pred_link.end(), kInvalidIndex);
     using Item = std::pair<double, index_t>;
@@ -357,135 +364,13 @@ void reference_dijkstra(StarView forward, Span<const double> weight, index_t fir
 }
 
 // ------------------------------------------------------------------------------------------------
-void distance_matrix(const RoutingGraph& g, Span<const index_t> origins, Span<const index_t> targets,
-                     Span<double> out, int threads, const ProgressFn& progress, DijkstraPool* pool) {
-    const index_t n = g.num_nodes();
-    validate_nodes(origins, n, "origins");
-    validate_nodes(targets, n, "targets");
-    const std::size_t nt = targets.size();
-    check_length(out, origins.size() * nt, "out");
-    if (origins.empty()) return;
-    std::vector<index_t> internal(nt);
-    for (std::size_t j = 0; j < nt; ++j) internal[j] = g.to_internal(targets[j]);
-
-    DijkstraPool local_pool;
-    DijkstraPool& p = pool ? *pool : local_pool;
-    const int nthreads = resolve_threads(threads, static_cast<std::int64_t>(origins.size()));
-    std::vector<DijkstraPool::Handle> ws(static_cast<std::size_t>(nthreads));  // one per worker
-    parallel_for(static_cast<std::int64_t>(origins.size()), nthreads, progress,
-                 [&](int worker, std::int64_t i) {
-                     auto& q = ws[static_cast<std::size_t>(worker)];
-                     if (!q) {
-                         q = p.get(n);
-                         q->set_targets(internal);
-                     }
-                     // Without targets there is nothing to stop at, and nothing to report.
-                     if (nt == 0) return;
-                     q->run(g, g.to_internal(origins[static_cast<std::size_t>(i)]));
-                     double* row = out.data() + static_cast<std::size_t>(i) * nt;
-                     for (std::size_t j = 0; j < nt; ++j) row[j] = q->distance(internal[j]);
-                 });
-}
-
-namespace {
-
-// One search per distinct origin: the queries are sorted by origin (stably, so that the grouping is
-// deterministic) and the groups handed out to the threads. Writes costs, and paths when `paths` is
-// given.
-void pairs_impl(const RoutingGraph& g, Span<const index_t> origins, Span<const index_t> dests,
-                Span<double> cost, OrderedConcat<index_t>* paths, int nthreads, const ProgressFn& progress,
-                DijkstraPool& p, const std::vector<std::size_t>& group_start, const std::vector<index_t>& order) {
-    const index_t n = g.num_nodes();
-    const std::int64_t num_groups = static_cast<std::int64_t>(group_start.size()) - 1;
-    std::vector<DijkstraPool::Handle> ws(static_cast<std::size_t>(nthreads));
-    parallel_for(num_groups, nthreads, progress, [&](int worker, std::int64_t gi) {
-        auto& q = ws[static_cast<std::size_t>(worker)];
-        if (!q) q = p.get(n);
-        const std::size_t lo = group_start[static_cast<std::size_t>(gi)];
-        const std::size_t hi = group_start[static_cast<std::size_t>(gi) + 1];
-        std::vector<index_t> targets;
-        targets.reserve(hi - lo);
-        for (std::size_t k = lo; k < hi; ++k) targets.push_back(g.to_internal(dests[order[k]]));
-        q->set_targets(targets);
-        const index_t source = g.to_internal(origins[order[lo]]);
-        q->run(g, source);
-        for (std::size_t k = lo; k < hi; ++k) {
-            const std::size_t i = static_cast<std::size_t>(order[k]);
-            const index_t t = targets[k - lo];
-            cost[i] = q->distance(t);
-            if (!paths) continue;
-            auto& buf = paths->begin(i, worker);
-            const std::size_t start = buf.size();
-            if (q->settled(t))
-                for (index_t v = t; v != source;) {
-                    const index_t e = q->pred_edge(v);
-                    buf.push_back(g.link(e));
-                    v = g.tail(e);
-                }
-            std::reverse(buf.begin() + static_cast<std::ptrdiff_t>(start), buf.end());
-            paths->end(i);
-        }
-    });
-}
-
-void group_by_origin(Span<const index_t> origins, std::vector<index_t>& order,
-                     std::vector<std::size_t>& group_start) {
-    const std::size_t nq = origins.size();
-    order.resize(nq);
-    std::iota(order.begin(), order.end(), 0);
-    std::stable_sort(order.begin(), order.end(),
-                     [&](index_t a, index_t b) { return origins[a] < origins[b]; });
-    for (std::size_t k = 0; k < nq; ++k)
-        if (k == 0 || origins[order[k]] != origins[order[k - 1]]) group_start.push_back(k);
-    group_start.push_back(nq);
-}
-
-}  // namespace
-
-PathBatch shortest_paths(const RoutingGraph& g, Span<const index_t> origins, Span<const index_t> dests,
-                         int threads, const ProgressFn& progress, DijkstraPool* pool) {
-    validate_pairs(origins, dests, g.num_nodes());
-    const std::size_t nq = origins.size();
-    PathBatch out;
-    out.cost.assign(nq, kInf);
-    out.offsets.assign(nq + 1, 0);
-    if (nq == 0) return out;
-    std::vector<index_t> order;
-    std::vector<std::size_t> group_start;
-    group_by_origin(origins, order, group_start);
-    DijkstraPool local_pool;
-    const int nthreads = resolve_threads(threads, static_cast<std::int64_t>(group_start.size() - 1));
-    OrderedConcat<index_t> paths(nq, nthreads);
-    pairs_impl(g, origins, dests, out.cost, &paths, nthreads, progress, pool ? *pool : local_pool,
-               group_start, order);
-    paths.assemble(out.offsets, out.links);
-    return out;
-}
-
-void shortest_path_costs(const RoutingGraph& g, Span<const index_t> origins, Span<const index_t> dests,
-                         Span<double> out, int threads, const ProgressFn& progress, DijkstraPool* pool) {
-    validate_pairs(origins, dests, g.num_nodes());
-    check_length(out, origins.size(), "out");
-    if (origins.empty()) return;
-    std::vector<index_t> order;
-    std::vector<std::size_t> group_start;
-    group_by_origin(origins, order, group_start);
-    DijkstraPool local_pool;
-    const int nthreads = resolve_threads(threads, static_cast<std::int64_t>(group_start.size() - 1));
-    pairs_impl(g, origins, dests, out, nullptr, nthreads, progress, pool ? *pool : local_pool,
-               group_start, order);
-}
-
-// ------------------------------------------------------------------------------------------------
 // Turns.
 TurnGraph::TurnGraph(StarView fs, Span<const double> weight, index_t first_thru_node,
                      Span<const index_t> turn_from, Span<const index_t> turn_to,
                      Span<const double> turn_penalty)
     : first_thru_node_(first_thru_node) {
-    validate_star(fs);
-    validate_weight(weight, fs.link.size());
+    validate_network(fs, weight, first_thru_node);
     const index_t n = fs.num_nodes();
-    validate_first_thru_node(first_thru_node, n);
     const std::size_t m = fs.link.size();
     first_.assign(fs.first.begin(), fs.first.end());
     head_.assign(fs.other.begin(), fs.other.end());
@@ -641,11 +526,7 @@ void TurnQuery::path(index_t v, std::vector<index_t>& links) const {
 void shortest_path_tree(const TurnGraph& g, TurnQuery& q, index_t origin, Span<const index_t> targets,
                         double radius, Span<double> dist, Span<index_t> pred_link) {
     const index_t n = g.num_nodes();
-    validate_nodes(Span<const index_t>(&origin, 1), n, "origin");
-    validate_nodes(targets, n, "targets");
-    validate_radius(radius);
-    check_length(dist, static_cast<std::size_t>(n), "dist");
-    check_length(pred_link, static_cast<std::size_t>(n), "pred_link");
+    validate_tree(n, origin, targets, radius, dist, pred_link);
     if (q.num_nodes() != n) q.resize(n);
     q.set_targets(targets);
     q.run(g, origin, radius);
@@ -655,68 +536,144 @@ void shortest_path_tree(const TurnGraph& g, TurnQuery& q, index_t origin, Span<c
     }
 }
 
-void distance_matrix(const TurnGraph& g, Span<const index_t> origins, Span<const index_t> targets,
-                     Span<double> out, int threads, const ProgressFn& progress, TurnPool* pool) {
+// ------------------------------------------------------------------------------------------------
+// Batched queries, one code for RoutingGraph and TurnGraph. What differs between them: the ids a
+// search takes (RoutingGraph renumbers nodes; TurnGraph keeps the network's) and how a path is
+// read back from the workspace.
+namespace {
+
+index_t search_id(const RoutingGraph& g, index_t v) { return g.to_internal(v); }
+index_t search_id(const TurnGraph&, index_t v) { return v; }
+
+// Appends the network links of the path found from `source` to t (nothing when t is unsettled).
+void append_path(const RoutingGraph& g, const DijkstraQuery& q, index_t source, index_t t,
+                 std::vector<index_t>& links) {
+    const std::size_t start = links.size();
+    if (q.settled(t))
+        for (index_t v = t; v != source;) {
+            const index_t e = q.pred_edge(v);
+            links.push_back(g.link(e));
+            v = g.tail(e);
+        }
+    std::reverse(links.begin() + static_cast<std::ptrdiff_t>(start), links.end());
+}
+void append_path(const TurnGraph&, const TurnQuery& q, index_t, index_t t, std::vector<index_t>& links) {
+    q.path(t, links);
+}
+
+// One search per origin, stopped once every target is settled.
+template <class Graph, class Pool>
+void matrix_impl(const Graph& g, Span<const index_t> origins, Span<const index_t> targets, Span<double> out,
+                 int threads, const ProgressFn& progress, Pool* pool) {
     const index_t n = g.num_nodes();
     validate_nodes(origins, n, "origins");
     validate_nodes(targets, n, "targets");
     const std::size_t nt = targets.size();
     check_length(out, origins.size() * nt, "out");
+    // Without targets there is nothing to stop at, and nothing to report.
     if (origins.empty() || nt == 0) return;
-    TurnPool local_pool;
-    TurnPool& p = pool ? *pool : local_pool;
+    std::vector<index_t> internal(nt);
+    for (std::size_t j = 0; j < nt; ++j) internal[j] = search_id(g, targets[j]);
     const int nthreads = resolve_threads(threads, static_cast<std::int64_t>(origins.size()));
-    std::vector<TurnPool::Handle> ws(static_cast<std::size_t>(nthreads));
-    parallel_for(static_cast<std::int64_t>(origins.size()), nthreads, progress,
-                 [&](int worker, std::int64_t i) {
-                     auto& q = ws[static_cast<std::size_t>(worker)];
-                     if (!q) {
-                         q = p.get(n);
-                         q->set_targets(targets);
-                     }
-                     q->run(g, origins[static_cast<std::size_t>(i)]);
-                     double* row = out.data() + static_cast<std::size_t>(i) * nt;
-                     for (std::size_t j = 0; j < nt; ++j) row[j] = q->distance(targets[j]);
-                 });
+    WorkerSpaces<Pool> ws(pool, nthreads, n);
+    parallel_for(static_cast<std::int64_t>(origins.size()), nthreads, progress, [&](int worker, std::int64_t i) {
+        auto& q = ws.get(worker, [&](auto& fresh) { fresh.set_targets(internal); });
+        q.run(g, search_id(g, origins[static_cast<std::size_t>(i)]));
+        double* row = out.data() + static_cast<std::size_t>(i) * nt;
+        for (std::size_t j = 0; j < nt; ++j) row[j] = q.distance(internal[j]);
+    });
+}
+
+// Pair queries, one search per distinct origin: the queries are sorted by origin (stably, so that
+// the grouping is deterministic) and the groups are the work items (see answer_paths).
+template <class Graph, class Pool>
+class ByOrigin {
+public:
+    ByOrigin(const Graph& g, Span<const index_t> origins, Span<const index_t> dests, int threads, Pool* pool)
+        : g_(g), origins_(origins), dests_(dests), order_(origins.size()),
+          group_start_(group_starts(origins, order_)),
+          workers_(resolve_threads(threads, items())), ws_(pool, workers_, g.num_nodes()) {}
+
+    std::int64_t items() const { return static_cast<std::int64_t>(group_start_.size()) - 1; }
+    int workers() const { return workers_; }
+
+    void operator()(int worker, std::int64_t item, Span<double> cost, OrderedConcat<index_t>* paths) {
+        auto& q = ws_.get(worker);
+        const std::size_t lo = group_start_[static_cast<std::size_t>(item)];
+        const std::size_t hi = group_start_[static_cast<std::size_t>(item) + 1];
+        std::vector<index_t> targets;
+        targets.reserve(hi - lo);
+        for (std::size_t k = lo; k < hi; ++k) targets.push_back(search_id(g_, dests_[order_[k]]));
+        q.set_targets(targets);
+        const index_t source = search_id(g_, origins_[order_[lo]]);
+        q.run(g_, source);
+        for (std::size_t k = lo; k < hi; ++k) {
+            const std::size_t i = static_cast<std::size_t>(order_[k]);
+            const index_t t = targets[k - lo];
+            cost[i] = q.distance(t);
+            if (!paths) continue;
+            append_path(g_, q, source, t, paths->begin(i, worker));
+            paths->end(i);
+        }
+    }
+
+private:
+    // Sorts `order` (the query indices) by origin; returns where each group starts, then the end.
+    static std::vector<std::size_t> group_starts(Span<const index_t> origins, std::vector<index_t>& order) {
+        std::iota(order.begin(), order.end(), 0);
+        std::stable_sort(order.begin(), order.end(),
+                         [&](index_t a, index_t b) { return origins[a] < origins[b]; });
+        std::vector<std::size_t> start;
+        for (std::size_t k = 0; k < order.size(); ++k)
+            if (k == 0 || origins[order[k]] != origins[order[k - 1]]) start.push_back(k);
+        start.push_back(order.size());
+        return start;
+    }
+
+    const Graph& g_;
+    Span<const index_t> origins_, dests_;
+    std::vector<index_t> order_;
+    std::vector<std::size_t> group_start_;  // group k: order_[group_start_[k] .. group_start_[k+1])
+    int workers_;
+    WorkerSpaces<Pool> ws_;
+};
+
+template <class Graph, class Pool>
+PathBatch paths_impl(const Graph& g, Span<const index_t> origins, Span<const index_t> dests, int threads,
+                     const ProgressFn& progress, Pool* pool) {
+    validate_pairs(origins, dests, g.num_nodes());
+    ByOrigin<Graph, Pool> batch(g, origins, dests, threads, pool);
+    return answer_paths(origins.size(), batch, progress);
+}
+
+}  // namespace
+
+void distance_matrix(const RoutingGraph& g, Span<const index_t> origins, Span<const index_t> targets,
+                     Span<double> out, int threads, const ProgressFn& progress, DijkstraPool* pool) {
+    matrix_impl(g, origins, targets, out, threads, progress, pool);
+}
+
+void distance_matrix(const TurnGraph& g, Span<const index_t> origins, Span<const index_t> targets,
+                     Span<double> out, int threads, const ProgressFn& progress, TurnPool* pool) {
+    matrix_impl(g, origins, targets, out, threads, progress, pool);
+}
+
+PathBatch shortest_paths(const RoutingGraph& g, Span<const index_t> origins, Span<const index_t> dests,
+                         int threads, const ProgressFn& progress, DijkstraPool* pool) {
+    return paths_impl(g, origins, dests, threads, progress, pool);
 }
 
 PathBatch shortest_paths(const TurnGraph& g, Span<const index_t> origins, Span<const index_t> dests,
                          int threads, const ProgressFn& progress, TurnPool* pool) {
-    const index_t n = g.num_nodes();
-    validate_pairs(origins, dests, n);
-    const std::size_t nq = origins.size();
-    PathBatch out;
-    out.cost.assign(nq, kInf);
-    out.offsets.assign(nq + 1, 0);
-    if (nq == 0) return out;
-    std::vector<index_t> order;
-    std::vector<std::size_t> group_start;
-    group_by_origin(origins, order, group_start);
-    const std::int64_t num_groups = static_cast<std::int64_t>(group_start.size()) - 1;
-    TurnPool local_pool;
-    TurnPool& p = pool ? *pool : local_pool;
-    const int nthreads = resolve_threads(threads, num_groups);
-    std::vector<TurnPool::Handle> ws(static_cast<std::size_t>(nthreads));
-    OrderedConcat<index_t> paths(nq, nthreads);
-    parallel_for(num_groups, nthreads, progress, [&](int worker, std::int64_t gi) {
-        auto& q = ws[static_cast<std::size_t>(worker)];
-        if (!q) q = p.get(n);
-        const std::size_t lo = group_start[static_cast<std::size_t>(gi)];
-        const std::size_t hi = group_start[static_cast<std::size_t>(gi) + 1];
-        std::vector<index_t> targets;
-        targets.reserve(hi - lo);
-        for (std::size_t k = lo; k < hi; ++k) targets.push_back(dests[order[k]]);
-        q->set_targets(targets);
-        q->run(g, origins[order[lo]]);
-        for (std::size_t k = lo; k < hi; ++k) {
-            const std::size_t i = static_cast<std::size_t>(order[k]);
-            out.cost[i] = q->distance(targets[k - lo]);
-            q->path(targets[k - lo], paths.begin(i, worker));
-            paths.end(i);
-        }
-    });
-    paths.assemble(out.offsets, out.links);
-    return out;
+    return paths_impl(g, origins, dests, threads, progress, pool);
+}
+
+void shortest_path_costs(const RoutingGraph& g, Span<const index_t> origins, Span<const index_t> dests,
+                         Span<double> out, int threads, const ProgressFn& progress, DijkstraPool* pool) {
+    validate_pairs(origins, dests, g.num_nodes());
+    check_length(out, origins.size(), "out");
+    ByOrigin<RoutingGraph, DijkstraPool> batch(g, origins, dests, threads, pool);
+    answer_costs(out, batch, progress);
 }
 
 }  // namespace smartcore

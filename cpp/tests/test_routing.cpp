@@ -4,54 +4,13 @@
 #include <random>
 
 #include "check.hpp"
+#include "random_graphs.hpp"
 #include "smartcore/routing.hpp"
 
 using namespace smartcore;
+using namespace routing_test;
 
 namespace {
-
-struct Case {
-    Graph g;
-    std::vector<double> w;
-    index_t first_thru = 0;
-};
-
-// Random multigraph; integer weights (exact sums, so distances compare exactly) unless `real`.
-Case random_case(std::mt19937& rng, bool real) {
-    const index_t n = 1 + static_cast<index_t>(rng() % 30);
-    const std::size_t m = rng() % 90;
-    std::vector<index_t> t(m), h(m);
-    std::vector<double> w(m);
-    for (std::size_t i = 0; i < m; ++i) {
-        t[i] = static_cast<index_t>(rng() % static_cast<unsigned>(n));
-        h[i] = rng() % 10 == 0 ? t[i] : static_cast<index_t>(rng() % static_cast<unsigned>(n));
-        w[i] = rng() % 5 == 0 ? 0.0
-               : real         ? std::uniform_real_distribution<double>(0.0, 10.0)(rng)
-                              : static_cast<double>(rng() % 10);
-    }
-    Case c{Graph::from_links(n, t, h), w, static_cast<index_t>(rng() % 3 == 0 ? rng() % static_cast<unsigned>(n + 1) : 0)};
-    return c;
-}
-
-// Bellman-Ford with the zones rule: only the origin and nodes >= first_thru relax their links.
-std::vector<double> bellman_ford(const Case& c, index_t origin) {
-    std::vector<double> d(static_cast<std::size_t>(c.g.num_nodes), kInf);
-    d[origin] = 0;
-    for (bool changed = true; changed;) {
-        changed = false;
-        for (index_t i = 0; i < c.g.num_links(); ++i) {
-            const index_t a = c.g.tail[i], b = c.g.head[i];
-            if (a < c.first_thru && a != origin) continue;
-            if (d[a] + c.w[i] < d[b]) {
-                d[b] = d[a] + c.w[i];
-                changed = true;
-            }
-        }
-    }
-    return d;
-}
-
-bool near(double a, double b) { return a == b || std::fabs(a - b) <= 1e-9 * std::max(1.0, std::fabs(b)); }
 
 // Every predecessor link enters its node, leaves a node of the tree, and is tight.
 void check_tree(const Case& c, index_t origin, const std::vector<double>& d, const std::vector<index_t>& pred) {
@@ -76,7 +35,7 @@ TEST_CASE("trees equal Bellman-Ford on random multigraphs, for every graph type"
     std::mt19937 rng(2024);
     for (int trial = 0; trial < 300; ++trial) {
         const bool real = trial % 2 == 1;
-        Case c = random_case(rng, real);
+        Case c = random_case(rng, 30, 90, real);  // integer weights (exact sums) unless real
         const index_t n = c.g.num_nodes;
         const LinkWeightView view(c.g.forward(), c.w, c.first_thru);
         const RoutingGraph in_order(c.g.forward(), c.w, c.first_thru, RoutingGraph::Order::kInput);
@@ -105,7 +64,7 @@ TEST_CASE("trees equal Bellman-Ford on random multigraphs, for every graph type"
 TEST_CASE("targets and radius stop the search early but settle what they promise") {
     std::mt19937 rng(99);
     for (int trial = 0; trial < 200; ++trial) {
-        Case c = random_case(rng, true);
+        Case c = random_case(rng, 30, 90);
         const index_t n = c.g.num_nodes;
         const RoutingGraph g(c.g.forward(), c.w, c.first_thru);
         DijkstraQuery q(n);
@@ -113,8 +72,7 @@ TEST_CASE("targets and radius stop the search early but settle what they promise
         std::vector<index_t> pred(n);
         const index_t o = static_cast<index_t>(rng() % static_cast<unsigned>(n));
         const auto expect = bellman_ford(c, o);
-        std::vector<index_t> targets;
-        for (int k = 0; k < 3; ++k) targets.push_back(static_cast<index_t>(rng() % static_cast<unsigned>(n)));
+        const std::vector<index_t> targets = random_nodes(rng, 3, n);
         shortest_path_tree(g, q, o, targets, kInf, d, pred);
         double far = 0;
         for (index_t t : targets) {
@@ -151,28 +109,23 @@ TEST_CASE("zone origins are expanded, other zones are never passed through") {
 TEST_CASE("distance matrix equals trees and does not depend on the thread count") {
     std::mt19937 rng(5);
     for (int trial = 0; trial < 60; ++trial) {
-        Case c = random_case(rng, true);
+        Case c = random_case(rng, 30, 90);
         const index_t n = c.g.num_nodes;
         const RoutingGraph g(c.g.forward(), c.w, c.first_thru);
-        std::vector<index_t> origins, targets;
-        for (int k = 0; k < 7; ++k) origins.push_back(static_cast<index_t>(rng() % static_cast<unsigned>(n)));
-        for (int k = 0; k < 5; ++k) targets.push_back(static_cast<index_t>(rng() % static_cast<unsigned>(n)));
+        const std::vector<index_t> origins = random_nodes(rng, 7, n), targets = random_nodes(rng, 5, n);
         std::vector<double> m1(origins.size() * targets.size()), m3(m1.size());
         DijkstraPool pool;
         distance_matrix(g, origins, targets, m1, 1, {}, &pool);
         distance_matrix(g, origins, targets, m3, 3, {}, &pool);
         CHECK(m1 == m3);
-        for (std::size_t i = 0; i < origins.size(); ++i) {
-            const auto expect = bellman_ford(c, origins[i]);
-            for (std::size_t j = 0; j < targets.size(); ++j) CHECK(near(m1[i * targets.size() + j], expect[targets[j]]));
-        }
+        check_matrix(c, origins, targets, m1);
     }
 }
 
 TEST_CASE("batched paths are valid, cost their distance, and do not depend on threads") {
     std::mt19937 rng(77);
     for (int trial = 0; trial < 80; ++trial) {
-        Case c = random_case(rng, true);
+        Case c = random_case(rng, 30, 90);
         const index_t n = c.g.num_nodes;
         const RoutingGraph g(c.g.forward(), c.w, c.first_thru);
         std::vector<index_t> o, d;
@@ -186,24 +139,8 @@ TEST_CASE("batched paths are valid, cost their distance, and do not depend on th
         CHECK(a.offsets == b.offsets);
         CHECK(a.links == b.links);
         for (std::size_t i = 0; i < o.size(); ++i) {
-            const auto expect = bellman_ford(c, o[i]);
-            CHECK(near(a.cost[i], expect[d[i]]));
-            const auto lo = a.offsets[i], hi = a.offsets[i + 1];
-            if (expect[d[i]] == kInf || o[i] == d[i]) {
-                CHECK(lo == hi);
-                continue;
-            }
-            index_t at = o[i];
-            double sum = 0;
-            for (auto k = lo; k < hi; ++k) {
-                const index_t l = a.links[k];
-                CHECK(c.g.tail[l] == at);
-                CHECK(at == o[i] || at >= c.first_thru);
-                sum += c.w[l];
-                at = c.g.head[l];
-            }
-            CHECK(at == d[i]);
-            CHECK(near(sum, a.cost[i]));
+            CHECK(near(a.cost[i], bellman_ford(c, o[i])[d[i]]));
+            check_path(c, o[i], d[i], a.cost[i], path_of(a, i));
         }
     }
 }
@@ -255,16 +192,8 @@ TEST_CASE("cancellation through the progress callback") {
 
 TEST_CASE("a grid: distances are Manhattan distances") {
     const index_t side = 60;
-    std::vector<index_t> t, h;
-    for (index_t r = 0; r < side; ++r)
-        for (index_t c = 0; c < side; ++c) {
-            const index_t v = r * side + c;
-            if (c + 1 < side) { t.push_back(v); h.push_back(v + 1); t.push_back(v + 1); h.push_back(v); }
-            if (r + 1 < side) { t.push_back(v); h.push_back(v + side); t.push_back(v + side); h.push_back(v); }
-        }
-    Graph g = Graph::from_links(side * side, t, h);
-    std::vector<double> w(t.size(), 1.0);
-    const RoutingGraph rg(g.forward(), w, 0);
+    const Case net = grid(side);
+    const RoutingGraph rg(net.g.forward(), net.w, 0);
     DijkstraQuery q;
     std::vector<double> d(side * side);
     std::vector<index_t> p(side * side);

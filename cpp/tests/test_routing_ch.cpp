@@ -5,70 +5,13 @@
 #include <random>
 
 #include "check.hpp"
+#include "random_graphs.hpp"
 #include "smartcore/ch.hpp"
 
 using namespace smartcore;
+using namespace routing_test;
 
 namespace {
-
-struct Case {
-    Graph g;
-    std::vector<double> w;
-    index_t first_thru = 0;
-};
-
-Case random_case(std::mt19937& rng, index_t max_nodes = 30, std::size_t max_links = 100) {
-    const index_t n = 1 + static_cast<index_t>(rng() % static_cast<unsigned>(max_nodes));
-    const std::size_t m = rng() % max_links;
-    std::vector<index_t> t(m), h(m);
-    std::vector<double> w(m);
-    for (std::size_t i = 0; i < m; ++i) {
-        t[i] = static_cast<index_t>(rng() % static_cast<unsigned>(n));
-        h[i] = rng() % 10 == 0 ? t[i] : static_cast<index_t>(rng() % static_cast<unsigned>(n));
-        w[i] = rng() % 5 == 0 ? 0.0 : std::uniform_real_distribution<double>(0.0, 10.0)(rng);
-    }
-    const index_t ftn = rng() % 3 == 0 ? static_cast<index_t>(rng() % static_cast<unsigned>(n + 1)) : 0;
-    return Case{Graph::from_links(n, t, h), w, ftn};
-}
-
-std::vector<double> bellman_ford(const Case& c, index_t origin) {
-    std::vector<double> d(static_cast<std::size_t>(c.g.num_nodes), kInf);
-    d[origin] = 0;
-    for (bool changed = true; changed;) {
-        changed = false;
-        for (index_t i = 0; i < c.g.num_links(); ++i) {
-            const index_t a = c.g.tail[i], b = c.g.head[i];
-            if (a < c.first_thru && a != origin) continue;
-            if (d[a] + c.w[i] < d[b]) {
-                d[b] = d[a] + c.w[i];
-                changed = true;
-            }
-        }
-    }
-    return d;
-}
-
-bool near(double a, double b) { return a == b || std::fabs(a - b) <= 1e-9 * std::max(1.0, std::fabs(b)); }
-
-// The path joins o to d link by link, crosses no zone, and costs `cost`.
-void check_path(const Case& c, index_t o, index_t d, double cost, const std::vector<index_t>& links) {
-    if (cost == kInf || o == d) {
-        CHECK(links.empty());
-        return;
-    }
-    index_t at = o;
-    double sum = 0;
-    for (index_t l : links) {
-        CHECK(l >= 0 && l < c.g.num_links());
-        if (l < 0 || l >= c.g.num_links()) return;
-        CHECK(c.g.tail[l] == at);
-        CHECK(at == o || at >= c.first_thru);
-        sum += c.w[l];
-        at = c.g.head[l];
-    }
-    CHECK(at == d);
-    CHECK(near(sum, cost));
-}
 
 // Every pair of `h` against Bellman-Ford, with a valid path whose links cost the distance.
 void check_all_pairs(const Case& c, const Hierarchy& h) {
@@ -105,19 +48,14 @@ TEST_CASE("bucket matrices equal Bellman-Ford and do not depend on threads") {
         const index_t n = c.g.num_nodes;
         const Hierarchy ch = build_contraction_hierarchy(c.g.forward(), c.w, c.first_thru);
         const Hierarchy cc = CustomizableCH(c.g.forward(), c.first_thru).customize(c.w);
-        std::vector<index_t> o, t;
-        for (int k = 0; k < 9; ++k) o.push_back(static_cast<index_t>(rng() % static_cast<unsigned>(n)));
-        for (int k = 0; k < 7; ++k) t.push_back(static_cast<index_t>(rng() % static_cast<unsigned>(n)));
+        const std::vector<index_t> o = random_nodes(rng, 9, n), t = random_nodes(rng, 7, n);
         for (const Hierarchy* h : {&ch, &cc}) {
             std::vector<double> m1(o.size() * t.size()), m3(m1.size());
             ChPool pool;
             distance_matrix(*h, o, t, m1, 1, {}, &pool);
             distance_matrix(*h, o, t, m3, 3, {}, &pool);
             CHECK(m1 == m3);
-            for (std::size_t i = 0; i < o.size(); ++i) {
-                const auto expect = bellman_ford(c, o[i]);
-                for (std::size_t j = 0; j < t.size(); ++j) CHECK(near(m1[i * t.size() + j], expect[t[j]]));
-            }
+            check_matrix(c, o, t, m1);
             std::vector<index_t> rev(o.rbegin(), o.rend());
             const PathBatch a = shortest_paths(*h, o, rev, 1);
             const PathBatch b = shortest_paths(*h, o, rev, 3);
@@ -125,8 +63,7 @@ TEST_CASE("bucket matrices equal Bellman-Ford and do not depend on threads") {
             for (std::size_t i = 0; i < o.size(); ++i) {
                 const index_t d = o[o.size() - 1 - i];
                 CHECK(near(a.cost[i], bellman_ford(c, o[i])[d]));
-                check_path(c, o[i], d, a.cost[i],
-                           std::vector<index_t>(a.links.begin() + a.offsets[i], a.links.begin() + a.offsets[i + 1]));
+                check_path(c, o[i], d, a.cost[i], path_of(a, i));
             }
         }
     }
@@ -139,9 +76,7 @@ TEST_CASE("bucket matrices with many targets (dense bucket rows) and path costs"
         const index_t n = c.g.num_nodes;
         const Hierarchy ch = build_contraction_hierarchy(c.g.forward(), c.w, c.first_thru);
         const Hierarchy cc = CustomizableCH(c.g.forward(), c.first_thru).customize(c.w);
-        std::vector<index_t> o, t;
-        for (int k = 0; k < 20; ++k) o.push_back(static_cast<index_t>(rng() % static_cast<unsigned>(n)));
-        for (int k = 0; k < 70; ++k) t.push_back(static_cast<index_t>(rng() % static_cast<unsigned>(n)));
+        const std::vector<index_t> o = random_nodes(rng, 20, n), t = random_nodes(rng, 70, n);
         std::vector<std::vector<double>> expect;
         for (index_t x : o) expect.push_back(bellman_ford(c, x));
         for (const Hierarchy* h : {&ch, &cc}) {
@@ -149,8 +84,7 @@ TEST_CASE("bucket matrices with many targets (dense bucket rows) and path costs"
             distance_matrix(*h, o, t, m1, 1);
             distance_matrix(*h, o, t, m2, 2);
             CHECK(m1 == m2);
-            for (std::size_t i = 0; i < o.size(); ++i)
-                for (std::size_t j = 0; j < t.size(); ++j) CHECK(near(m1[i * t.size() + j], expect[i][t[j]]));
+            check_matrix(c, o, t, m1);
             std::vector<index_t> d(o.size());
             for (std::size_t i = 0; i < o.size(); ++i) d[i] = t[i];
             std::vector<double> costs(o.size());
@@ -236,23 +170,17 @@ TEST_CASE("re-customising gives the new metric's distances") {
 }
 
 namespace {
-Case grid(index_t side, std::mt19937& rng) {
-    std::vector<index_t> t, h;
-    for (index_t r = 0; r < side; ++r)
-        for (index_t c = 0; c < side; ++c) {
-            const index_t v = r * side + c;
-            if (c + 1 < side) { t.push_back(v); h.push_back(v + 1); t.push_back(v + 1); h.push_back(v); }
-            if (r + 1 < side) { t.push_back(v); h.push_back(v + side); t.push_back(v + side); h.push_back(v); }
-        }
-    std::vector<double> w(t.size());
-    for (double& x : w) x = 1.0 + static_cast<double>(rng() % 100);
-    return Case{Graph::from_links(side * side, t, h), w, 0};
+// A grid with random integer weights 1..100.
+Case weighted_grid(index_t side, std::mt19937& rng) {
+    Case c = grid(side);
+    for (double& x : c.w) x = 1.0 + static_cast<double>(rng() % 100);
+    return c;
 }
 }  // namespace
 
 TEST_CASE("a weighted grid with zones: CH, CCH and Dijkstra agree") {
     std::mt19937 rng(2);
-    Case c = grid(40, rng);
+    Case c = weighted_grid(40, rng);
     c.first_thru = 25;  // the first row's 25 nodes are zones
     const Hierarchy ch = build_contraction_hierarchy(c.g.forward(), c.w, c.first_thru);
     const Hierarchy cc = CustomizableCH(c.g.forward(), c.first_thru).customize(c.w);
@@ -295,18 +223,14 @@ TEST_CASE("a classic CH in nested dissection order answers like Bellman-Ford, de
         for (index_t v = 0; v < n; ++v) all[v] = v;
         std::vector<double> m(all.size() * all.size());
         distance_matrix(h, all, all, m, 2);
-        for (index_t o = 0; o < n; ++o) {
-            const auto expect = bellman_ford(c, o);
-            for (index_t d = 0; d < n; ++d)
-                CHECK(near(m[static_cast<std::size_t>(o) * all.size() + d], expect[d]));
-        }
+        check_matrix(c, all, all, m);
     }
 }
 
 TEST_CASE("grid: dissection-order CH (with and without coordinates) agrees with Dijkstra") {
     std::mt19937 rng(5);
     const index_t side = 50;
-    Case c = grid(side, rng);
+    Case c = weighted_grid(side, rng);
     c.first_thru = 30;  // zones on the first row
     std::vector<double> x, y;
     for (index_t v = 0; v < side * side; ++v) {
@@ -335,8 +259,7 @@ TEST_CASE("grid: dissection-order CH (with and without coordinates) agrees with 
         for (std::size_t i = 0; i < nodes.size(); ++i) {
             const index_t d = nodes[nodes.size() - 1 - i];
             CHECK(near(p.cost[i], expect[i * nodes.size() + (nodes.size() - 1 - i)]));
-            check_path(c, nodes[i], d, p.cost[i],
-                       std::vector<index_t>(p.links.begin() + p.offsets[i], p.links.begin() + p.offsets[i + 1]));
+            check_path(c, nodes[i], d, p.cost[i], path_of(p, i));
         }
         // Witness searches keep the hierarchy sparser than the CCH on the same order.
         const CustomizableCH cch = geometric ? CustomizableCH(c.g.forward(), c.first_thru, x, y)

@@ -4,9 +4,11 @@
 #include <random>
 
 #include "check.hpp"
+#include "random_graphs.hpp"
 #include "smartcore/routing.hpp"
 
 using namespace smartcore;
+using routing_test::near;
 
 namespace {
 
@@ -15,34 +17,24 @@ struct Turns {
     std::vector<double> penalty;
 };
 
-struct Case {
-    Graph g;
-    std::vector<double> w;
-    index_t first_thru = 0;
+struct Case : routing_test::Case {
     Turns turns;
 };
 
+// A small random multigraph (no forced self loops) with random turns among the pairs of links
+// that meet: bans, zero and positive penalties, some listed twice.
 Case random_case(std::mt19937& rng) {
-    const index_t n = 1 + static_cast<index_t>(rng() % 12);
-    const std::size_t m = rng() % 40;
-    std::vector<index_t> t(m), h(m);
-    std::vector<double> w(m);
-    for (std::size_t i = 0; i < m; ++i) {
-        t[i] = static_cast<index_t>(rng() % static_cast<unsigned>(n));
-        h[i] = static_cast<index_t>(rng() % static_cast<unsigned>(n));
-        w[i] = rng() % 5 == 0 ? 0.0 : std::uniform_real_distribution<double>(0.0, 10.0)(rng);
-    }
-    Case c{Graph::from_links(n, t, h), w, rng() % 3 == 0 ? static_cast<index_t>(rng() % static_cast<unsigned>(n + 1)) : 0, {}};
-    // Random turns among the pairs that meet, some listed twice.
-    for (std::size_t a = 0; a < m; ++a)
-        for (std::size_t b = 0; b < m; ++b) {
-            if (h[a] != t[b] || rng() % 3 != 0) continue;
+    Case c{routing_test::random_case(rng, 12, 40, true, false), {}};
+    const index_t m = c.g.num_links();
+    for (index_t a = 0; a < m; ++a)
+        for (index_t b = 0; b < m; ++b) {
+            if (c.g.head[a] != c.g.tail[b] || rng() % 3 != 0) continue;
             const int kind = static_cast<int>(rng() % 3);
             const double p = kind == 0 ? kInf : kind == 1 ? 0.0 : std::uniform_real_distribution<double>(0.0, 5.0)(rng);
             const int copies = rng() % 6 == 0 ? 2 : 1;
             for (int k = 0; k < copies; ++k) {
-                c.turns.from.push_back(static_cast<index_t>(a));
-                c.turns.to.push_back(static_cast<index_t>(b));
+                c.turns.from.push_back(a);
+                c.turns.to.push_back(b);
                 c.turns.penalty.push_back(k == 0 ? p : std::uniform_real_distribution<double>(0.0, 5.0)(rng));
             }
         }
@@ -86,8 +78,6 @@ std::vector<double> brute_force(const Case& c, index_t origin) {
     for (index_t a = 0; a < m; ++a) node[c.g.head[a]] = std::min(node[c.g.head[a]], link[a]);
     return node;
 }
-
-bool near(double a, double b) { return a == b || std::fabs(a - b) <= 1e-9 * std::max(1.0, std::fabs(b)); }
 
 }  // namespace
 

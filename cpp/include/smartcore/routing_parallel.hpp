@@ -1,5 +1,7 @@
 // A minimal fork-join loop for the routing kernels: items handed out dynamically to a fixed number
-// of threads, progress and cancellation on the calling thread, first exception propagated.
+// of threads, progress and cancellation on the calling thread, first exception propagated. Plus
+// the plumbing the batched queries of routing.cpp and ch.cpp share: one workspace per worker, and
+// the outputs of a batch of pair queries.
 #pragma once
 
 #include <algorithm>
@@ -12,6 +14,7 @@
 #include <vector>
 
 #include "smartcore/common.hpp"
+#include "smartcore/routing.hpp"
 
 namespace smartcore {
 
@@ -111,5 +114,61 @@ private:
     std::vector<Where> where_;
     std::vector<std::vector<T>> buffers_;
 };
+
+// One workspace per worker of a parallel loop: a worker's first get() takes one, sized `size`,
+// from `pool` (from a pool of this object's own when null); all go back to it when this dies.
+template <class Pool>
+class WorkerSpaces {
+public:
+    WorkerSpaces(Pool* pool, int workers, index_t size)
+        : pool_(pool ? *pool : own_), taken_(static_cast<std::size_t>(workers)), size_(size) {}
+    // The worker's workspace; setup(workspace) runs once, when the worker takes it.
+    template <class Setup>
+    auto& get(int worker, Setup&& setup) {
+        auto& handle = taken_[static_cast<std::size_t>(worker)];
+        if (!handle) {
+            handle = pool_.get(size_);
+            setup(*handle);
+        }
+        return *handle;
+    }
+    auto& get(int worker) {
+        return get(worker, [](auto&) {});
+    }
+
+private:
+    Pool own_;  // declared first: destroyed after the handles that may go back to it
+    Pool& pool_;
+    std::vector<typename Pool::Handle> taken_;
+    index_t size_;
+};
+
+// A batch of pair queries (origins[i], dests[i]), validated by the caller, answered in parallel.
+// The Batch splits the queries into work items (a query each, or the queries that share an
+// origin) and has
+//   std::int64_t items() const;  int workers() const;  // workers: resolve_threads(..., items())
+//   void operator()(int worker, std::int64_t item, Span<double> cost, OrderedConcat<index_t>* paths);
+// which sets cost[i] for every query i of the item and, unless paths is null, appends the links
+// of path i between paths->begin(i, worker) and paths->end(i).
+template <class Batch>
+PathBatch answer_paths(std::size_t queries, Batch& batch, const ProgressFn& progress) {
+    PathBatch out;
+    out.cost.assign(queries, kInf);
+    out.offsets.assign(queries + 1, 0);
+    if (queries == 0) return out;
+    OrderedConcat<index_t> paths(queries, batch.workers());
+    const Span<double> cost(out.cost);
+    parallel_for(batch.items(), batch.workers(), progress,
+                 [&](int worker, std::int64_t item) { batch(worker, item, cost, &paths); });
+    paths.assemble(out.offsets, out.links);
+    return out;
+}
+
+// Costs only, into out (one per query).
+template <class Batch>
+void answer_costs(Span<double> out, Batch& batch, const ProgressFn& progress) {
+    parallel_for(batch.items(), batch.workers(), progress,
+                 [&](int worker, std::int64_t item) { batch(worker, item, out, nullptr); });
+}
 
 }  // namespace smartcore
