@@ -3,6 +3,7 @@
 // determinism and validation.
 #include <algorithm>
 #include <random>
+#include <set>
 
 #include "check.hpp"
 #include "random_graphs.hpp"
@@ -29,6 +30,52 @@ void check_all_pairs(const Case& c, const Hierarchy& h) {
 }
 
 }  // namespace
+
+TEST_CASE("RankQueue pops in increasing rank, like an ordered set") {
+    // Sizes around the bitset's word (64) and level (4096, 262144) boundaries.
+    std::mt19937 rng(5);
+    for (index_t n : {1, 2, 63, 64, 65, 4095, 4096, 4097, 262143, 262144, 262145, 300000}) {
+        RankQueue q;
+        q.resize(n);
+        for (int round = 0; round < 20; ++round) {
+            std::set<index_t> expect;
+            std::vector<index_t> pushed;
+            index_t last = -1;  // pushes must lie above the last pop
+            std::uniform_int_distribution<int> ops(0, 3);
+            for (int step = 0; step < 400; ++step) {
+                if (last + 1 < n && (expect.empty() || ops(rng) != 0)) {
+                    // Clustered or spread pushes, duplicates included.
+                    const index_t span = std::min<index_t>(n - last - 1, step % 2 ? 100 : n);
+                    const index_t v = last + 1 + std::uniform_int_distribution<index_t>(0, span - 1)(rng);
+                    q.push(v);
+                    expect.insert(v);
+                    pushed.push_back(v);
+                } else if (!expect.empty()) {
+                    CHECK(!q.empty());
+                    const index_t v = q.pop();
+                    CHECK(v == *expect.begin());
+                    expect.erase(expect.begin());
+                    last = v;
+                }
+                CHECK(q.empty() == expect.empty());
+            }
+            if (round % 2 == 0) {
+                q.clear(pushed);  // abandon what is left (a search stopped early)
+            } else {
+                while (!expect.empty()) {
+                    CHECK(q.pop() == *expect.begin());
+                    expect.erase(expect.begin());
+                }
+                q.clear(pushed);
+            }
+            CHECK(q.empty());
+        }
+        // Cleared for real: a fresh push of the lowest rank comes out first and alone.
+        q.push(0);
+        CHECK(q.pop() == 0);
+        CHECK(q.empty());
+    }
+}
 
 TEST_CASE("classic and customisable CH answer like Bellman-Ford, paths included") {
     std::mt19937 rng(31);
