@@ -403,6 +403,59 @@ def test_dissection_order_ch_on_a_grid_and_philadelphia(tntp_networks):
     assert router.customize(phl.free_flow_time * 2).order == "dissection"
 
 
+def test_progress_reports_each_stage_to_its_end_and_can_cancel():
+    """progress(stage, done, total): the hierarchy build and the matrix each end with done ==
+    total, the results equal scipy's; returning False or raising in the callback stops a long
+    call (KeyboardInterrupt, or the callback's exception), and the router still answers after."""
+    net, w = _grid(40, 5)
+    rng = np.random.default_rng(2)
+    o, d = rng.integers(0, net.num_nodes, (2, 60))
+    expect = scipy_matrix(net, w, o, d)
+    for kind in ("ch", "cch"):
+        calls: list[tuple[str, int, int]] = []
+        router = routing.Router(net, hierarchy=kind, progress=lambda *a, calls=calls: calls.append(a))
+        np.testing.assert_allclose(router.skim(o, d, method="hierarchy"), expect, rtol=1e-12)
+        np.testing.assert_allclose(router.path_costs(o, d, method="hierarchy"),
+                                   np.diag(expect), rtol=1e-12)
+        stages = [c[0] for c in calls]
+        assert stages[0] == "hierarchy" and "skim" in stages and stages[-1] == "paths"
+        for stage, total in (("hierarchy", None), ("skim", len(o) + len(d)), ("paths", len(o))):
+            seen = [c for c in calls if c[0] == stage]
+            assert seen[-1][1] == seen[-1][2]  # ends complete
+            assert all(a[1] <= b[1] for a, b in zip(seen, seen[1:]))  # never backwards
+            if total is not None:
+                assert seen[-1][2] == total
+
+    # A call longer than the 0.5 s reporting interval: 300 Dijkstra trees on a 250 x 250 grid.
+    big, _ = _grid(250, 1)
+    origins = np.arange(0, big.num_nodes, big.num_nodes // 300)[:300]
+    seen = []
+
+    def stop(stage: str, done: int, total: int) -> bool:
+        seen.append((done, total))
+        return False
+
+    router = routing.Router(big, progress=stop)
+    with pytest.raises(KeyboardInterrupt):
+        router.skim(origins, origins[:5], method="dijkstra", threads=1)
+    assert len(seen) == 1 and seen[0][0] < seen[0][1] == len(origins)  # stopped midway
+
+    def fail(stage: str, done: int, total: int) -> None:
+        raise RuntimeError("from the callback")
+
+    with pytest.raises(RuntimeError, match="from the callback"):
+        routing.Router(big, progress=fail).skim(origins, origins[:5], method="dijkstra", threads=2)
+    quiet = routing.Router(net)  # the same queries without progress, and after a cancellation
+    np.testing.assert_allclose(quiet.skim(o, d, method="hierarchy"), expect, rtol=1e-12)
+    again = routing.Router(net, progress=lambda *a: False)
+    with pytest.raises(KeyboardInterrupt):  # False at the final report still cancels
+        again.skim(o, d, method="dijkstra")
+    again.progress = None
+    np.testing.assert_allclose(again.skim(o, d, method="dijkstra"), expect, rtol=1e-12)
+    with pytest.raises(smartcore.InputError, match="progress"):
+        routing.Router(net, progress="yes")  # type: ignore[arg-type]
+
+
 def test_skim_as_frame(sioux):
     df = routing.skim(sioux, [1, 2], [3, 4, 5], as_frame=True)
     assert list(df.index) == [1, 2] and list(df.columns) == [3, 4, 5]

@@ -10,18 +10,36 @@ namespace smartcore::bind {
 
 namespace {
 
-// Progress callback that turns Ctrl-C into cancellation. It runs on the calling thread with the
-// GIL released, so it takes the GIL, but at most every 50 ms to keep contention negligible.
-ProgressFn interrupt_check() {
-    auto last = std::chrono::steady_clock::now();
-    return [last](std::int64_t, std::int64_t) mutable {
-        const auto now = std::chrono::steady_clock::now();
-        if (now - last < std::chrono::milliseconds(50)) return true;
-        last = now;
+// Progress and cancellation for a long kernel call (builds, batches). The kernel calls it on the
+// calling thread with the GIL released; at most every 50 ms it takes the GIL to check for Ctrl-C
+// and, when a Python `callback` is given, calls callback(done, total) at most every 0.5 s and
+// once at the end. Ctrl-C, or a callback returning False, cancels: the kernel throws Cancelled,
+// which the bindings raise as KeyboardInterrupt; an exception in the callback propagates. The
+// callback is borrowed (a raw pointer, so that copying or destroying the ProgressFn needs no
+// GIL): the binding's argument keeps it alive for the call.
+ProgressFn progress_check(const py::object& callback) {
+    using Clock = std::chrono::steady_clock;
+    PyObject* cb = callback.is_none() ? nullptr : callback.ptr();
+    const auto start = Clock::now();
+    std::int64_t last_done = -1, last_total = -1;  // the last report, not repeated
+    return [cb, checked = start, reported = start, last_done, last_total](std::int64_t done,
+                                                                         std::int64_t total) mutable {
+        const auto now = Clock::now();
+        const bool end = done >= total;
+        if (!end && now - checked < std::chrono::milliseconds(50)) return true;
+        checked = now;
         py::gil_scoped_acquire gil;
         if (PyErr_CheckSignals() != 0) {
             PyErr_Clear();  // re-raised as KeyboardInterrupt by the Cancelled translator
             return false;
+        }
+        if (cb != nullptr && (end || now - reported >= std::chrono::milliseconds(500)) &&
+            (done != last_done || total != last_total)) {
+            reported = now;
+            last_done = done;
+            last_total = total;
+            const py::object r = py::reinterpret_borrow<py::object>(cb)(done, total);
+            if (r.ptr() == Py_False) return false;
         }
         return true;
     };
@@ -104,23 +122,24 @@ py::tuple tree(const Py& self, index_t origin, const std::optional<carray<index_
 
 template <class Py>
 py::array_t<double> matrix(const Py& self, const carray<index_t>& origins, const carray<index_t>& targets,
-                           int threads) {
+                           int threads, const py::object& progress) {
     auto o = view(origins, "origins");
     auto t = view(targets, "targets");
     py::array_t<double> out({static_cast<py::ssize_t>(o.size()), static_cast<py::ssize_t>(t.size())});
     Span<double> flat(out.mutable_data(), o.size() * t.size());
-    without_gil([&] { distance_matrix(*self.index, o, t, flat, threads, interrupt_check(), self.pool.get()); });
+    without_gil([&] { distance_matrix(*self.index, o, t, flat, threads, progress_check(progress), self.pool.get()); });
     return out;
 }
 
 template <class Py>
-py::tuple paths(const Py& self, const carray<index_t>& origins, const carray<index_t>& dests, int threads) {
+py::tuple paths(const Py& self, const carray<index_t>& origins, const carray<index_t>& dests, int threads,
+                const py::object& progress) {
     auto o = view(origins, "origins");
     auto d = view(dests, "destinations");
     // Output sizes are known only after the searches, so the kernel fills C++ vectors and the
     // numpy arrays adopt them (no copy) once the GIL is back.
     PathBatch batch = without_gil(
-        [&] { return shortest_paths(*self.index, o, d, threads, interrupt_check(), self.pool.get()); });
+        [&] { return shortest_paths(*self.index, o, d, threads, progress_check(progress), self.pool.get()); });
     return py::make_tuple(adopt(std::move(batch.cost)), adopt(std::move(batch.offsets)),
                           adopt(std::move(batch.links)));
 }
@@ -128,12 +147,12 @@ py::tuple paths(const Py& self, const carray<index_t>& origins, const carray<ind
 // RoutingGraph and Hierarchy.
 template <class Py>
 py::array_t<double> costs(const Py& self, const carray<index_t>& origins, const carray<index_t>& dests,
-                          int threads) {
+                          int threads, const py::object& progress) {
     auto o = view(origins, "origins");
     auto d = view(dests, "destinations");
     py::array_t<double> out(static_cast<py::ssize_t>(o.size()));
     Span<double> flat(out.mutable_data(), o.size());
-    without_gil([&] { shortest_path_costs(*self.index, o, d, flat, threads, interrupt_check(), self.pool.get()); });
+    without_gil([&] { shortest_path_costs(*self.index, o, d, flat, threads, progress_check(progress), self.pool.get()); });
     return out;
 }
 
@@ -142,15 +161,15 @@ template <class Py>
 py::class_<Py>& def_batches(py::class_<Py>& cls, const char* matrix_doc) {
     return cls
         .def("distance_matrix", &matrix<Py>, py::arg("origins"), py::arg("targets"), py::arg("threads") = 0,
-             matrix_doc)
+             py::arg("progress") = py::none(), matrix_doc)
         .def("shortest_paths", &paths<Py>, py::arg("origins"), py::arg("destinations"), py::arg("threads") = 0,
-             "(cost[q] float64, offsets[q+1] int64, links int32).");
+             py::arg("progress") = py::none(), "(cost[q] float64, offsets[q+1] int64, links int32).");
 }
 
 template <class Py>
 py::class_<Py>& def_costs(py::class_<Py>& cls) {
     return cls.def("shortest_path_costs", &costs<Py>, py::arg("origins"), py::arg("destinations"),
-                   py::arg("threads") = 0, "cost[q] float64, without paths.");
+                   py::arg("threads") = 0, py::arg("progress") = py::none(), "cost[q] float64, without paths.");
 }
 
 // ------------------------------------------------------------------------------------------------
@@ -205,7 +224,7 @@ PyHierarchy build_ch(const carray<index_t>& first, const carray<index_t>& link, 
                      const carray<double>& weight, index_t first_thru_node,
                      const std::optional<index_t>& witness_settle_limit,
                      const std::string& order, const std::optional<carray<double>>& node_x,
-                     const std::optional<carray<double>>& node_y) {
+                     const std::optional<carray<double>>& node_y, const py::object& progress) {
     const StarView fs = star(first, link, head);
     auto w = view(weight, "weight");
     if (witness_settle_limit && *witness_settle_limit < 1)
@@ -221,17 +240,17 @@ PyHierarchy build_ch(const carray<index_t>& first, const carray<index_t>& link, 
     }
     coordinates(node_x, node_y, fs.num_nodes(), opt.order == ChOrder::kDissection, opt.node_x, opt.node_y);
     return build<PyHierarchy>(
-        [&] { return build_contraction_hierarchy(fs, w, first_thru_node, opt, interrupt_check()); });
+        [&] { return build_contraction_hierarchy(fs, w, first_thru_node, opt, progress_check(progress)); });
 }
 
 PyCch build_cch(const carray<index_t>& first, const carray<index_t>& link, const carray<index_t>& head,
                 index_t first_thru_node, const std::optional<carray<double>>& node_x,
-                const std::optional<carray<double>>& node_y) {
+                const std::optional<carray<double>>& node_y, const py::object& progress) {
     const StarView fs = star(first, link, head);
     Span<const double> x, y;
     coordinates(node_x, node_y, fs.num_nodes(), true, x, y);
     return PyCch{without_gil(
-        [&] { return std::make_shared<const CustomizableCH>(fs, first_thru_node, x, y, interrupt_check()); })};
+        [&] { return std::make_shared<const CustomizableCH>(fs, first_thru_node, x, y, progress_check(progress)); })};
 }
 
 PyHierarchy customize(const PyCch& self, const carray<double>& weight) {
@@ -290,14 +309,16 @@ void register_routing(py::module_& m) {
     py::class_<PyCch>(m, "CustomizableCH", "Metric-independent contraction hierarchy.")
         .def(py::init(&build_cch), py::arg("fs_first"), py::arg("fs_link"), py::arg("fs_head"),
              py::arg("first_thru_node"), py::arg("node_x") = py::none(), py::arg("node_y") = py::none(),
-             "node_x/node_y: planar coordinates for geometric cuts in the dissection (optional).")
+             py::arg("progress") = py::none(),
+             "node_x/node_y: planar coordinates for geometric cuts in the dissection (optional); "
+             "progress(done, total): see smartcore.routing.Router.")
         .def("customize", &customize, py::arg("weight"), "The Hierarchy for one weight.")
         .def_property_readonly("num_edges", [](const PyCch& s) { return s.cch->topology()->num_edges(); })
         .def_property_readonly("num_triangles", [](const PyCch& s) { return s.cch->num_triangles(); });
     m.def("contraction_hierarchy", &build_ch, py::arg("fs_first"), py::arg("fs_link"),
           py::arg("fs_head"), py::arg("weight"), py::arg("first_thru_node"),
           py::arg("witness_settle_limit") = py::none(), py::arg("order") = "greedy", py::arg("node_x") = py::none(),
-          py::arg("node_y") = py::none(),
+          py::arg("node_y") = py::none(), py::arg("progress") = py::none(),
           "Classic (weight-dependent) contraction hierarchy. order: 'greedy' (priority-driven) or "
           "'dissection' (nested dissection, with geometric cuts from node_x/node_y if given).");
     py::class_<PyTurnGraph> turns(m, "TurnGraph",

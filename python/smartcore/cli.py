@@ -89,9 +89,18 @@ def cmd_route(args: argparse.Namespace) -> int:
     unit_txt = f" {unit}" if unit else ""
     weight = args.weight or None
     if args.skim:
-        router = routing.Router(net, weight=weight, threads=args.threads)
+        tty = sys.stderr.isatty()
+
+        def progress(stage: str, done: int, total: int) -> bool:
+            if tty:  # one line, rewritten (the hierarchy build, then the matrix)
+                print(f"\r{stage}: {100 * done // max(total, 1):3d}% ", end="", file=sys.stderr, flush=True)
+            return True
+
+        router = routing.Router(net, weight=weight, threads=args.threads, progress=progress)
         origins = "zones" if net.num_zones else "nodes"
         frame: pd.DataFrame = router.skim(origins, origins, as_frame=True)  # as_frame: a DataFrame
+        if tty:
+            print(file=sys.stderr)
         out = Path(args.out) if args.out else None
         if out is None:
             print(frame.to_string(max_rows=20, max_cols=12))

@@ -40,7 +40,7 @@ from __future__ import annotations
 
 import dataclasses
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -70,6 +70,8 @@ __all__ = [
 Weight = None | str | np.ndarray | Sequence[float]
 #: What ``origins=`` / ``destinations=`` accept: ``"zones"``, ``"nodes"`` or external node ids.
 NodeSet = str | np.ndarray | Sequence[int]
+#: ``progress(stage, done, total)``; see :class:`Router`. Returning ``False`` cancels.
+Progress = Callable[[str, int, int], object]
 
 
 # ---------------------------------------------------------------------------------------- helpers
@@ -504,10 +506,20 @@ class Router:
         updates are slow.
     turns : TurnTable, optional
         Turn penalties and bans; every query then runs the edge-based Dijkstra (no hierarchy).
+    progress : callable, optional
+        ``progress(stage, done, total)`` during the long calls: ``"hierarchy"`` while a hierarchy
+        is built (done of total nodes contracted or ordered), ``"skim"`` for matrices (searches
+        done of origins + destinations for the bucket method, of origins for Dijkstra) and
+        ``"paths"`` for batches of paths or path costs (queries done). It is called on the
+        calling thread, at most every 0.5 s and once at the end (so not at all for calls shorter
+        than that, but the last); returning ``False`` cancels the call, which then raises
+        KeyboardInterrupt, as Ctrl-C does (with or without a callback). Not called by single
+        trees, paths and isochrones (milliseconds).
     """
 
     def __init__(self, network: Network, *, weight: Weight = None, threads: int | None = None,
-                 hierarchy: str = "cch", order: str = "greedy", turns: TurnTable | None = None) -> None:
+                 hierarchy: str = "cch", order: str = "greedy", turns: TurnTable | None = None,
+                 progress: Progress | None = None) -> None:
         if not isinstance(network, Network):
             raise InputError(f"expected a Network, got {type(network).__name__}", field="network")
         if hierarchy not in _HIERARCHIES:
@@ -515,8 +527,11 @@ class Router:
                              field="hierarchy")
         if order not in _CH_ORDERS:
             raise InputError(f"order must be one of {_CH_ORDERS}, got {order!r}", field="order")
+        if progress is not None and not callable(progress):
+            raise InputError("progress must be callable(stage, done, total)", field="progress")
         self.network = network
         self.threads = threads
+        self.progress = progress
         self.hierarchy = hierarchy
         self.order = order
         self.turns = _turns(network, turns)
@@ -542,6 +557,13 @@ class Router:
                 f"built: {', '.join(built) or 'nothing yet'}>")
 
     # -- engines
+    def _report(self, stage: str) -> Callable[[int, int], object] | None:
+        """The kernel's progress(done, total) callback for one stage (None without progress)."""
+        progress = self.progress
+        if progress is None:
+            return None
+        return lambda done, total: progress(stage, done, total)
+
     def _dijkstra(self) -> Any:
         with self._lock:
             if self._graph is None:
@@ -561,12 +583,14 @@ class Router:
                     x, y = _planar_coordinates(n) if self.order == "dissection" else (None, None)
                     self._hier = _core.contraction_hierarchy(n.fs_first, n.fs_link, n.fs_head,
                                                              self.weight, n.first_thru_node,
-                                                             order=self.order, node_x=x, node_y=y)
+                                                             order=self.order, node_x=x, node_y=y,
+                                                             progress=self._report("hierarchy"))
                 else:
                     if self._cch is None:
                         x, y = _planar_coordinates(n)
                         self._cch = _core.CustomizableCH(n.fs_first, n.fs_link, n.fs_head,
-                                                         n.first_thru_node, x, y)
+                                                         n.first_thru_node, x, y,
+                                                         progress=self._report("hierarchy"))
                     self._hier = self._cch.customize(self.weight)
             return self._hier
 
@@ -589,7 +613,7 @@ class Router:
         right away (milliseconds). A classic CH is rebuilt when first needed.
         """
         out = Router(self.network, weight=weight, threads=self.threads, hierarchy=self.hierarchy,
-                     order=self.order, turns=self.turns)
+                     order=self.order, turns=self.turns, progress=self.progress)
         with self._lock:
             graph, cch = self._graph, self._cch
         if graph is not None:
@@ -682,7 +706,7 @@ class Router:
         distinct origins.
         """
         o, d, nthreads, engine = self._pair_query(origins, destinations, threads, method)
-        costs, offsets, links = engine.shortest_paths(o, d, nthreads)
+        costs, offsets, links = engine.shortest_paths(o, d, nthreads, self._report("paths"))
         ids = self.network.node_ids
         return Paths(self.network, ids[o], ids[d], costs, offsets, links)
 
@@ -696,8 +720,8 @@ class Router:
         """
         o, d, nthreads, engine = self._pair_query(origins, destinations, threads, method)
         if self.turns is not None:
-            return engine.shortest_paths(o, d, nthreads)[0]
-        return engine.shortest_path_costs(o, d, nthreads)
+            return engine.shortest_paths(o, d, nthreads, self._report("paths"))[0]
+        return engine.shortest_path_costs(o, d, nthreads, self._report("paths"))
 
     def skim(self, origins: NodeSet = "zones", destinations: NodeSet = "zones", *,
              threads: int | None = None, method: str = "auto", as_frame: bool = False
@@ -714,7 +738,7 @@ class Router:
         nthreads = self._threads if threads is None else _threads(threads)
         use = self._use_hierarchy(method, len(o), len(d))
         engine = self._hierarchy() if use else self._dijkstra()
-        out = engine.distance_matrix(o, d, nthreads)
+        out = engine.distance_matrix(o, d, nthreads, self._report("skim"))
         if as_frame:
             import pandas as pd
 
@@ -834,7 +858,8 @@ def shortest_paths(network: Network, origins: Any, destinations: Any, *, weight:
 
 def skim(network: Network, origins: NodeSet = "zones", destinations: NodeSet = "zones", *,
          weight: Weight = None, threads: int | None = None, method: str = "auto",
-         as_frame: bool = False, turns: TurnTable | None = None) -> np.ndarray | pd.DataFrame:
+         as_frame: bool = False, turns: TurnTable | None = None,
+         progress: Progress | None = None) -> np.ndarray | pd.DataFrame:
     """Shortest-path cost matrix between two node sets, in parallel.
 
     Parameters
@@ -853,10 +878,13 @@ def skim(network: Network, origins: NodeSet = "zones", destinations: NodeSet = "
         Return a pandas DataFrame indexed by origin id with destination ids as columns.
     turns : TurnTable, optional
         Turn penalties and bans (edge-based Dijkstra per origin).
+    progress : callable, optional
+        ``progress(stage, done, total)`` for the hierarchy build and the matrix (see
+        :class:`Router`).
 
     Returns
     -------
     float64[len(origins), len(destinations)] in the unit of the weight; ``inf`` when unreachable.
     """
-    return Router(network, weight=weight, threads=threads, turns=turns).skim(
+    return Router(network, weight=weight, threads=threads, turns=turns, progress=progress).skim(
         origins, destinations, method=method, as_frame=as_frame)
