@@ -510,9 +510,10 @@ class Router:
         ``progress(stage, done, total)`` during the long calls: ``"hierarchy"`` while a hierarchy
         is built (done of total nodes contracted or ordered), ``"skim"`` for matrices (searches
         done of origins + destinations for the bucket method, of origins for Dijkstra) and
-        ``"paths"`` for batches of paths or path costs (queries done). It is called on the
-        calling thread, at most every 0.5 s and once at the end (so not at all for calls shorter
-        than that, but the last); returning ``False`` cancels the call, which then raises
+        ``"paths"`` for batches of paths or path costs (queries done; distinct origins for
+        Dijkstra, which answers an origin's queries with one search). It is called on the
+        calling thread, at most every 0.5 s, and once at the end (so a call shorter than 0.5 s
+        reports only its end); returning ``False`` cancels the call, which then raises
         KeyboardInterrupt, as Ctrl-C does (with or without a callback). Not called by single
         trees, paths and isochrones (milliseconds).
     """
